@@ -1,0 +1,1 @@
+//! Users, roles, sessions, sign-in and API tokens.

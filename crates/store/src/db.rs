@@ -1,0 +1,146 @@
+//! One connection pool over SQLite or PostgreSQL. Queries are written once in the SQL both
+//! dialects agree on (`$1` placeholders, BIGINT times, TEXT ids); the few places that need
+//! a dialect of their own ask [`Db::backend`].
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, Migrator};
+use sqlx::{AnyPool, Executor};
+
+use crate::error::{Result, StoreError};
+
+/// A transaction on whichever backend is configured.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Which engine sits behind the pool; only dialect differences should look at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL, naming the schemes we accept when it is wrong.
+    pub fn from_url(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Config(format!(
+                "database URL {:?} is not supported: use sqlite://PATH or postgres://USER@HOST/DB",
+                redact_url(url)
+            )))
+        }
+    }
+}
+
+/// The database pool shared by every crate.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// SQLite connection settings: WAL lets readers run beside the writer, `synchronous=FULL`
+/// makes every acknowledged commit survive a power cut, and the busy timeout makes writers
+/// queue instead of failing.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+
+impl Db {
+    /// Connects, creating the SQLite file (and its folder) when it does not exist yet.
+    pub async fn connect(url: &str) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite => {
+                let path = sqlite_path(url);
+                if let Some(parent) = Path::new(path).parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent)?;
+                }
+                if url.contains('?') {
+                    url.to_string()
+                } else {
+                    format!("{url}?mode=rwc")
+                }
+            }
+            Backend::Postgres => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let mut pool = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        pool = match backend {
+            Backend::Sqlite => pool.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => pool.max_connections(16),
+        };
+        let pool = pool.connect_with(options).await?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`) so two writers queue on the busy timeout instead of one failing
+    /// when it upgrades a read lock.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Applies every pending migration of the given crates, in version order. Each crate
+    /// embeds its own `migrations/` folder; versions are dated so they interleave safely.
+    pub async fn migrate(&self, sets: &[&Migrator]) -> Result<()> {
+        let mut all: Vec<Migration> = sets.iter().flat_map(|m| m.iter().cloned()).collect();
+        all.sort_by_key(|m| m.version);
+        let migrator = Migrator::with_migrations(all);
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await
+    }
+}
+
+/// The platform's own tables (the job queue); other crates bring theirs.
+pub static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+fn sqlite_path(url: &str) -> &str {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    rest.split('?').next().unwrap_or(rest)
+}
+
+/// Hides the password of a URL so it can be logged or printed.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("REDACTED"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,33 @@
+use thiserror::Error;
+
+/// What can go wrong below the studios; the web edge maps each kind to an HTTP status.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("blob store error: {0}")]
+    Blob(#[from] object_store::Error),
+    #[error("blob not found: {0}")]
+    BlobNotFound(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("invalid job payload: {0}")]
+    Payload(#[from] serde_json::Error),
+}
+
+impl StoreError {
+    /// True when a write lost a race with a unique constraint (the caller may report a
+    /// conflict instead of a server error).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,1 @@
+//! Pages, templates, translations and static assets shared by every studio.
