@@ -1,0 +1,60 @@
+// axe-core on every page, signed in as admin, in the light and the dark colour scheme.
+// Fails on violations of impact "serious" or "critical".
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { newContext, startEnv, stopEnv, withArtifacts } from '../lib/env.js';
+import { axeViolations, pageLinks, signInLocal, visit } from '../lib/pages.js';
+
+const PAGES = ['/', '/profile', '/admin/users', '/admin/jobs', '/admin/audit'];
+const SCHEMES = ['light', 'dark'];
+
+let env;
+let studioPages = [];
+before(async () => {
+  env = await startEnv({ admin: true });
+  // The studios the home page links to are pages too.
+  const context = await newContext(env.browser);
+  const page = await context.newPage();
+  await page.goto(env.url('/'));
+  studioPages = (await pageLinks(page, env))
+    .filter((p) => /^\/(recital|choir|meetings|music)(\/|$)/.test(p));
+  await context.close();
+});
+after(async () => { await stopEnv(env); });
+
+for (const scheme of SCHEMES) {
+  test(`axe: /login signed out (${scheme})`, { timeout: 60_000 }, async (t) => {
+    const context = await newContext(env.browser, { colorScheme: scheme });
+    const page = await context.newPage();
+    await withArtifacts(t, env, page, async () => {
+      await visit(page, env, '/login');
+      const v = await axeViolations(page);
+      assert.deepEqual(v, [], `/login (${scheme}): serious/critical axe violations:\n${v.join('\n')}`);
+    });
+    await context.close();
+  });
+
+  test(`axe: pages signed in as admin (${scheme})`, { timeout: 180_000 }, async (t) => {
+    const context = await newContext(env.browser, { colorScheme: scheme });
+    const page = await context.newPage();
+    await signInLocal(page, env);
+    const pages = [...PAGES, ...studioPages.filter((p) => !PAGES.includes(p))];
+    for (const path of pages) {
+      await t.test(path, async (st) => {
+        await withArtifacts(st, env, page, async () => {
+          await visit(page, env, path);
+          const v = await axeViolations(page);
+          assert.deepEqual(v, [], `${path} (${scheme}): serious/critical axe violations:\n${v.join('\n')}`);
+        });
+      });
+    }
+    await context.close();
+  });
+}
+
+test('the home page links the four studios', { timeout: 30_000 }, () => {
+  for (const studio of ['recital', 'choir', 'meetings', 'music']) {
+    assert.ok(studioPages.some((p) => p.startsWith(`/${studio}`)),
+      `no link to the ${studio} studio on / (links: ${studioPages.join(', ') || 'none'})`);
+  }
+});
