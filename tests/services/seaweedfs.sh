@@ -54,6 +54,7 @@ bucket_ok() {
 
 start() {
   if running; then
+    bucket_ok || s3 -X PUT -o /dev/null "$ENDPOINT/$BUCKET" || true
     echo "seaweedfs: already running (pid $(pid_of)), S3 at $ENDPOINT"
     return 0
   fi
