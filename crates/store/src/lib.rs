@@ -15,6 +15,8 @@ pub use blobs::Blobs;
 pub use db::{Backend, Db, Tx};
 pub use error::StoreError;
 pub use jobs::{Job, JobError, JobHandler, JobRun, JobStatus, Queue, Worker};
+/// Re-exported so every crate uses the same sqlx build and features.
+pub use sqlx;
 
 /// Milliseconds since the Unix epoch: the one time representation in the schema, because
 /// both SQLite and PostgreSQL store a BIGINT the same way.

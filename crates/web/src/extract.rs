@@ -1,0 +1,98 @@
+//! Extractors that parse request bodies and queries into typed values, and answer bad
+//! input with a problem naming the field at fault instead of axum's plain-text rejections.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::Problem;
+
+/// A JSON body; `Content-Type: application/json` is required.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+        if !is_json {
+            return Err(Problem::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Send a JSON body with `Content-Type: application/json`.",
+            ));
+        }
+        let bytes = body_bytes(req, state).await?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de).map(Json).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                Problem::bad_request(
+                    "malformed-json",
+                    format!("The body is not valid JSON: {inner}."),
+                )
+            } else {
+                let field = field_at_fault(&field, &inner.to_string());
+                Problem::invalid(&field, format!("Field `{field}`: {inner}."))
+            }
+        })
+    }
+}
+
+/// A urlencoded form body, as HTML forms post.
+pub struct Form<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let bytes = body_bytes(req, state).await?;
+        parse_urlencoded(&bytes).map(Form)
+    }
+}
+
+/// A query string.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes()).map(Query)
+    }
+}
+
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<bytes::Bytes, Problem> {
+    bytes::Bytes::from_request(req, state).await.map_err(|e| {
+        let status = e.status();
+        Problem::from_status(status)
+    })
+}
+
+fn parse_urlencoded<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        let field = field_at_fault(&field, &inner.to_string());
+        Problem::invalid(&field, format!("Field `{field}`: {inner}."))
+    })
+}
+
+/// serde reports a missing field at its parent's path; name the field itself.
+fn field_at_fault(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => name.to_string(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (path, None) => path.to_string(),
+    }
+}
