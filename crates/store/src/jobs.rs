@@ -53,7 +53,7 @@ impl JobStatus {
 }
 
 /// One row of the queue.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Job {
     pub id: String,
     pub kind: String,

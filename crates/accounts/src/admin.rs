@@ -1,0 +1,417 @@
+//! Account operations shared by the pages, the JSON API and the `tutti admin` command, so
+//! each rule (who may grant what, what gets audited, what gets mailed) lives in one place.
+
+use serde::Serialize;
+use tutti_web::Problem;
+
+use crate::db::{self, AuditEntry, LinkPurpose, User, UserSummary};
+use crate::domain::{Email, NewPassword, Role, TokenScope, parse_name, parse_token_name};
+use crate::secrets::hash_password;
+use crate::{Identity, Platform};
+
+/// Who did an administrative act: a person through the web, or an operator at the shell.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    Web(&'a Identity),
+    Cli,
+}
+
+impl Actor<'_> {
+    fn audit(&self, action: &str, detail: String) -> AuditEntry {
+        match self {
+            Actor::Web(identity) => identity.audit(action, detail),
+            Actor::Cli => AuditEntry {
+                actor_email: Some("command line".into()),
+                action: action.to_string(),
+                detail,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Actor::Web(identity) => identity.user.email.clone(),
+            Actor::Cli => "command line".into(),
+        }
+    }
+}
+
+/// On a server with no account yet, a fresh link that makes its opener the first admin.
+pub async fn setup_link(p: &Platform) -> Result<Option<String>, Problem> {
+    if db::count_users(p.db.pool()).await? > 0 {
+        return Ok(None);
+    }
+    let secret = db::create_link(p.db.pool(), LinkPurpose::Setup, "").await?;
+    Ok(Some(p.settings.link(&format!("/setup/{secret}"))))
+}
+
+/// Whether the server still waits for its first admin.
+pub async fn needs_setup(p: &Platform) -> Result<bool, Problem> {
+    Ok(db::count_users(p.db.pool()).await? == 0)
+}
+
+/// A new account and, when it has no password yet, the link to choose one.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedUser {
+    pub id: String,
+    pub setup_link: Option<String>,
+}
+
+/// Creates a local account with roles. Without a password the person gets an invitation
+/// link (mailed, or held for an admin) to choose one.
+pub async fn create_user(
+    p: &Platform,
+    email: &str,
+    name: &str,
+    password: Option<&str>,
+    roles: &[Role],
+    actor: Actor<'_>,
+) -> Result<CreatedUser, Problem> {
+    let email = Email::parse(email)?;
+    let name = parse_name(
+        if name.trim().is_empty() {
+            email.as_str()
+        } else {
+            name
+        },
+        "name",
+    )?;
+    let hash = match password {
+        Some(pw) => Some(hash_password(NewPassword::parse(pw, "password")?.as_str()).await),
+        None => None,
+    };
+    let mut tx = p.db.begin().await?;
+    if db::user_by_email(&mut *tx, &email).await?.is_some() {
+        return Err(Problem::conflict(
+            "account-exists",
+            format!("An account with the email {email} already exists."),
+        )
+        .with_field("email"));
+    }
+    let user = db::insert_user(&mut tx, &email, &name, hash.as_deref()).await?;
+    for role in roles {
+        db::grant(&mut *tx, &email, *role, Some(&actor.label())).await?;
+    }
+    let setup_link = match hash {
+        Some(_) => None,
+        None => Some(invite_link(p, &mut tx, &email, &actor).await?),
+    };
+    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    db::audit(
+        &mut *tx,
+        actor.audit(
+            "user-created",
+            format!("{email} with roles [{}]", roles.join(", ")),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CreatedUser {
+        id: user.id,
+        setup_link,
+    })
+}
+
+async fn invite_link(
+    p: &Platform,
+    tx: &mut tutti_store::Tx,
+    email: &Email,
+    actor: &Actor<'_>,
+) -> Result<String, Problem> {
+    let secret = db::create_link(&mut **tx, LinkPurpose::Invite, email.as_str()).await?;
+    let link = p.settings.link(&format!("/invite/{secret}"));
+    let body = format!(
+        "{} invited you to Tutti.\n\nOpen this link within 7 days to choose your password:\n{link}\n",
+        actor.label()
+    );
+    p.mailer
+        .send(
+            tx,
+            email.as_str(),
+            "You are invited to Tutti",
+            &body,
+            Some(&link),
+        )
+        .await?;
+    Ok(link)
+}
+
+/// Grants roles to an email (account or not yet) and sends an invitation link to choose a
+/// password when there is no account. Returns the link when one was made.
+pub async fn invite(
+    p: &Platform,
+    email: &str,
+    roles: &[Role],
+    actor: Actor<'_>,
+) -> Result<Option<String>, Problem> {
+    let email = Email::parse(email)?;
+    let mut tx = p.db.begin().await?;
+    for role in roles {
+        db::grant(&mut *tx, &email, *role, Some(&actor.label())).await?;
+    }
+    let exists = db::user_by_email(&mut *tx, &email).await?.is_some();
+    let link = if exists {
+        None
+    } else {
+        Some(invite_link(p, &mut tx, &email, &actor).await?)
+    };
+    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    db::audit(
+        &mut *tx,
+        actor.audit(
+            "invited",
+            format!("{email} with roles [{}]", roles.join(", ")),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(link)
+}
+
+pub async fn grant_role(
+    p: &Platform,
+    email: &str,
+    role: Role,
+    actor: Actor<'_>,
+) -> Result<(), Problem> {
+    let email = Email::parse(email)?;
+    let mut tx = p.db.begin().await?;
+    if db::grant(&mut *tx, &email, role, Some(&actor.label())).await? {
+        db::audit(
+            &mut *tx,
+            actor.audit("role-granted", format!("{role} to {email}")),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Revokes a role; the last administrator's admin role cannot be revoked, so the server
+/// is never left without one.
+pub async fn revoke_role(
+    p: &Platform,
+    email: &str,
+    role: Role,
+    actor: Actor<'_>,
+) -> Result<(), Problem> {
+    let email = Email::parse(email)?;
+    let mut tx = p.db.begin().await?;
+    if role == Role::Admin {
+        let admins: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM role_grants g JOIN users u ON u.email = g.email WHERE g.role = 'admin' AND g.email <> $1",
+        )
+        .bind(email.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if admins == 0 {
+            return Err(Problem::conflict(
+                "last-admin",
+                "This is the last administrator. Make someone else an administrator first.",
+            )
+            .with_field("role"));
+        }
+    }
+    if db::revoke(&mut *tx, &email, role).await? {
+        db::audit(
+            &mut *tx,
+            actor.audit("role-revoked", format!("{role} from {email}")),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn list_users(p: &Platform) -> Result<Vec<UserSummary>, Problem> {
+    Ok(db::list_people(&p.db).await?)
+}
+
+/// A token that was just created, with its secret shown this once.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NewToken {
+    pub id: String,
+    pub name: String,
+    pub scope: TokenScope,
+    /// Send as `Authorization: Bearer <token>`; it is not shown again.
+    pub token: String,
+}
+
+/// Creates a token for `owner`. Delegate tokens need an administrator as owner.
+pub async fn create_token_for(
+    p: &Platform,
+    owner: &User,
+    owner_is_admin: bool,
+    name: &str,
+    scope: TokenScope,
+    actor: Actor<'_>,
+) -> Result<NewToken, Problem> {
+    let name = parse_token_name(name)?;
+    if scope == TokenScope::Delegate && !owner_is_admin {
+        return Err(
+            Problem::forbidden("Only administrators may create delegate tokens.")
+                .with_field("scope"),
+        );
+    }
+    let mut tx = p.db.begin().await?;
+    let (token, secret) = db::create_token(&mut *tx, &owner.id, &name, scope).await?;
+    db::audit(
+        &mut *tx,
+        actor.audit(
+            "token-created",
+            format!("{} token {name:?} for {}", scope.as_str(), owner.email),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(NewToken {
+        id: token.id,
+        name,
+        scope,
+        token: secret,
+    })
+}
+
+/// `tutti admin create-token`: a token for the account with this email.
+pub async fn create_token(
+    p: &Platform,
+    email: &str,
+    name: &str,
+    scope: TokenScope,
+) -> Result<String, Problem> {
+    let email = Email::parse(email)?;
+    let user = db::user_by_email(p.db.pool(), &email)
+        .await?
+        .ok_or_else(|| {
+            Problem::not_found(format!("No account has the email {email}.")).with_field("email")
+        })?;
+    let is_admin = db::roles_of(p.db.pool(), user.email.as_str())
+        .await?
+        .contains(&Role::Admin);
+    Ok(
+        create_token_for(p, &user, is_admin, name, scope, Actor::Cli)
+            .await?
+            .token,
+    )
+}
+
+pub async fn revoke_token(p: &Platform, identity: &Identity, id: &str) -> Result<(), Problem> {
+    let mut tx = p.db.begin().await?;
+    if !db::revoke_token(&mut *tx, &identity.user.id, id).await? {
+        return Err(Problem::not_found("You have no live token with that id.").with_field("id"));
+    }
+    db::audit(&mut *tx, identity.audit("token-revoked", id.to_string())).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Starts a password reset: a link mailed to the account (or held for an admin). Says
+/// nothing about whether the account exists, so the form cannot probe for members.
+pub async fn request_password_reset(p: &Platform, email: &str) -> Result<(), Problem> {
+    let email = Email::parse(email)?;
+    let mut tx = p.db.begin().await?;
+    if db::user_by_email(&mut *tx, &email).await?.is_some() {
+        let secret = db::create_link(&mut *tx, LinkPurpose::Reset, email.as_str()).await?;
+        let link = p.settings.link(&format!("/password/reset/{secret}"));
+        let body = format!(
+            "Someone asked to reset the Tutti password of {email}.\n\nOpen this link within an hour to choose a new password:\n{link}\n\nIf it was not you, ignore this message.\n"
+        );
+        p.mailer
+            .send(
+                &mut tx,
+                email.as_str(),
+                "Reset your Tutti password",
+                &body,
+                Some(&link),
+            )
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Uses an invitation, setup or reset link: sets the password (creating the account for
+/// setup and invitations) and returns the user to sign in.
+pub async fn redeem_link(
+    p: &Platform,
+    purpose: LinkPurpose,
+    secret: &str,
+    email: Option<&str>,
+    name: Option<&str>,
+    password: &str,
+) -> Result<User, Problem> {
+    let password = NewPassword::parse(password, "password")?;
+    let name = name.map(|n| parse_name(n, "name")).transpose()?;
+    let email = email.map(Email::parse).transpose()?;
+    let hash = hash_password(password.as_str()).await;
+    let mut tx = p.db.begin().await?;
+    let Some(link_email) = db::take_link(&mut tx, purpose, secret).await? else {
+        return Err(Problem::bad_request(
+            "link-expired",
+            "This link was already used or has expired. Ask for a new one.",
+        )
+        .with_field("token"));
+    };
+    let user = match purpose {
+        LinkPurpose::Setup => {
+            if db::count_users(&mut *tx).await? > 0 {
+                return Err(Problem::conflict(
+                    "already-set-up",
+                    "This server already has an administrator. Sign in instead.",
+                ));
+            }
+            let email =
+                email.ok_or_else(|| Problem::invalid("email", "Enter your email address."))?;
+            let user = db::insert_user(
+                &mut tx,
+                &email,
+                name.as_deref().unwrap_or(email.as_str()),
+                Some(&hash),
+            )
+            .await?;
+            db::grant(&mut *tx, &email, Role::Admin, Some("setup link")).await?;
+            user
+        }
+        LinkPurpose::Invite => {
+            let email = Email::parse(&link_email)?;
+            match db::user_by_email(&mut *tx, &email).await? {
+                Some(user) => {
+                    db::set_password(&mut *tx, &user.id, &hash).await?;
+                    user
+                }
+                None => {
+                    db::insert_user(
+                        &mut tx,
+                        &email,
+                        name.as_deref().unwrap_or(email.as_str()),
+                        Some(&hash),
+                    )
+                    .await?
+                }
+            }
+        }
+        LinkPurpose::Reset => {
+            let email = Email::parse(&link_email)?;
+            let user = db::user_by_email(&mut *tx, &email)
+                .await?
+                .ok_or_else(|| Problem::not_found("The account of this link no longer exists."))?;
+            db::set_password(&mut *tx, &user.id, &hash).await?;
+            db::delete_sessions_of(&mut *tx, &user.id).await?;
+            user
+        }
+    };
+    db::audit(
+        &mut *tx,
+        AuditEntry {
+            actor_id: Some(user.id.clone()),
+            actor_email: Some(user.email.clone()),
+            action: format!("{}-link-used", purpose.as_str()),
+            detail: String::new(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}

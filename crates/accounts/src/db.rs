@@ -1,0 +1,560 @@
+//! The accounts' queries, one dialect for SQLite and PostgreSQL. Functions that run one
+//! statement take any executor (the pool or a transaction); the rest say which they need.
+
+use serde::Serialize;
+use sqlx::{Any, Executor};
+use tutti_store::{Db, StoreError, Tx, new_id, now_ms};
+
+use crate::domain::{Email, Role, TokenScope};
+use crate::secrets::{hash_secret, random_secret};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub created_at: i64,
+}
+
+const USER_COLUMNS: &str = "id, email, name, password_hash, created_at";
+
+pub async fn user_by_email<'c>(
+    e: impl Executor<'c, Database = Any>,
+    email: &Email,
+) -> Result<Option<User>> {
+    Ok(sqlx::query_as(
+        "SELECT id, email, name, password_hash, created_at FROM users WHERE email = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(e)
+    .await?)
+}
+
+pub async fn user_by_id<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+) -> Result<Option<User>> {
+    Ok(
+        sqlx::query_as(
+            "SELECT id, email, name, password_hash, created_at FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(e)
+        .await?,
+    )
+}
+
+pub async fn insert_user(
+    tx: &mut Tx,
+    email: &Email,
+    name: &str,
+    password_hash: Option<&str>,
+) -> Result<User> {
+    let user = User {
+        id: new_id(),
+        email: email.as_str().to_string(),
+        name: name.to_string(),
+        password_hash: password_hash.map(str::to_string),
+        created_at: now_ms(),
+    };
+    sqlx::query("INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&user.id)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(user)
+}
+
+pub async fn set_password<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    hash: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(user_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_name<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    name: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(user_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn count_users<'c>(e: impl Executor<'c, Database = Any>) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(e)
+        .await?)
+}
+
+pub async fn roles_of<'c>(e: impl Executor<'c, Database = Any>, email: &str) -> Result<Vec<Role>> {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT role FROM role_grants WHERE email = $1 ORDER BY role")
+            .bind(email)
+            .fetch_all(e)
+            .await?;
+    let mut roles: Vec<Role> = names.iter().filter_map(|r| r.parse().ok()).collect();
+    roles.sort();
+    Ok(roles)
+}
+
+/// Grants a role; granting one already held changes nothing. Returns whether it was new.
+pub async fn grant<'c>(
+    e: impl Executor<'c, Database = Any>,
+    email: &Email,
+    role: Role,
+    by: Option<&str>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO role_grants (email, role, granted_by, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (email, role) DO NOTHING",
+    )
+    .bind(email.as_str())
+    .bind(role.as_str())
+    .bind(by)
+    .bind(now_ms())
+    .execute(e)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn revoke<'c>(
+    e: impl Executor<'c, Database = Any>,
+    email: &Email,
+    role: Role,
+) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM role_grants WHERE email = $1 AND role = $2")
+        .bind(email.as_str())
+        .bind(role.as_str())
+        .execute(e)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A person for the admin pages: an account, or an email with roles waiting for sign-up.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserSummary {
+    /// Empty while the person has not signed up yet.
+    pub id: Option<String>,
+    pub email: String,
+    pub name: Option<String>,
+    pub roles: Vec<Role>,
+    pub created_at: Option<i64>,
+}
+
+pub async fn list_people(db: &Db) -> Result<Vec<UserSummary>> {
+    let users: Vec<User> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users ORDER BY email"
+    )))
+    .fetch_all(db.pool())
+    .await?;
+    let grants: Vec<(String, String)> =
+        sqlx::query_as("SELECT email, role FROM role_grants ORDER BY email, role")
+            .fetch_all(db.pool())
+            .await?;
+    let mut people: Vec<UserSummary> = users
+        .into_iter()
+        .map(|u| UserSummary {
+            id: Some(u.id),
+            email: u.email,
+            name: Some(u.name),
+            roles: Vec::new(),
+            created_at: Some(u.created_at),
+        })
+        .collect();
+    for (email, role) in grants {
+        let Ok(role) = role.parse::<Role>() else {
+            continue;
+        };
+        match people.iter_mut().find(|p| p.email == email) {
+            Some(p) => p.roles.push(role),
+            None => people.push(UserSummary {
+                id: None,
+                email,
+                name: None,
+                roles: vec![role],
+                created_at: None,
+            }),
+        }
+    }
+    people.sort_by(|a, b| (a.id.is_none(), &a.email).cmp(&(b.id.is_none(), &b.email)));
+    Ok(people)
+}
+
+/// A signed-in browser.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Session {
+    pub user_id: String,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+/// Opens a session; returns the cookie value, the only copy of the session's secret.
+pub async fn create_session<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    days: i64,
+) -> Result<String> {
+    let secret = random_secret("");
+    let now = now_ms();
+    sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(hash_secret(&secret))
+        .bind(user_id)
+        .bind(random_secret(""))
+        .bind(now)
+        .bind(now + days.max(1) * 86_400_000)
+        .execute(e)
+        .await?;
+    Ok(secret)
+}
+
+pub async fn find_session<'c>(
+    e: impl Executor<'c, Database = Any>,
+    secret: &str,
+) -> Result<Option<Session>> {
+    Ok(sqlx::query_as("SELECT user_id, csrf_token, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+        .bind(hash_secret(secret))
+        .bind(now_ms())
+        .fetch_optional(e)
+        .await?)
+}
+
+pub async fn delete_session<'c>(e: impl Executor<'c, Database = Any>, secret: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(hash_secret(secret))
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (after a password reset).
+pub async fn delete_sessions_of<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ApiToken {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+const TOKEN_COLUMNS: &str = "id, user_id, name, scope, created_at, last_used_at, revoked_at";
+
+/// Creates a token; returns it and the secret, which is never stored in the clear.
+pub async fn create_token<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    name: &str,
+    scope: TokenScope,
+) -> Result<(ApiToken, String)> {
+    let secret = random_secret("tutti_");
+    let token = ApiToken {
+        id: new_id(),
+        user_id: user_id.to_string(),
+        name: name.to_string(),
+        scope: scope.as_str().to_string(),
+        created_at: now_ms(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    sqlx::query(
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, scope, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&token.id)
+    .bind(&token.user_id)
+    .bind(&token.name)
+    .bind(hash_secret(&secret))
+    .bind(&token.scope)
+    .bind(token.created_at)
+    .execute(e)
+    .await?;
+    Ok((token, secret))
+}
+
+/// The live token with this secret, marking it used.
+pub async fn use_token(db: &Db, secret: &str) -> Result<Option<ApiToken>> {
+    let token: Option<ApiToken> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+    )))
+    .bind(hash_secret(secret))
+    .fetch_optional(db.pool())
+    .await?;
+    if let Some(t) = &token {
+        let now = now_ms();
+        // Written at most once a minute so reads stay reads.
+        if t.last_used_at.is_none_or(|at| now - at > 60_000) {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&t.id)
+                .execute(db.pool())
+                .await?;
+        }
+    }
+    Ok(token)
+}
+
+pub async fn tokens_of<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> Result<Vec<ApiToken>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC"
+    )))
+    .bind(user_id)
+    .fetch_all(e)
+    .await?)
+}
+
+/// Revokes one of a user's tokens; false when they have no live token with that id.
+pub async fn revoke_token<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    id: &str,
+) -> Result<bool> {
+    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+        .bind(now_ms())
+        .bind(id)
+        .bind(user_id)
+        .execute(e)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What a one-time link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Makes the first administrator.
+    Setup,
+    /// Lets an invited person choose a password.
+    Invite,
+    /// Lets a person who forgot their password choose a new one.
+    Reset,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Setup => "setup",
+            LinkPurpose::Invite => "invite",
+            LinkPurpose::Reset => "reset",
+        }
+    }
+
+    /// How long the link stays valid.
+    pub fn lifetime_ms(self) -> i64 {
+        match self {
+            LinkPurpose::Reset => 3_600_000,
+            LinkPurpose::Setup | LinkPurpose::Invite => 7 * 86_400_000,
+        }
+    }
+}
+
+/// Makes a one-time link secret for `email`.
+pub async fn create_link<'c>(
+    e: impl Executor<'c, Database = Any>,
+    purpose: LinkPurpose,
+    email: &str,
+) -> Result<String> {
+    let secret = random_secret("");
+    let now = now_ms();
+    sqlx::query("INSERT INTO one_time_links (token_hash, purpose, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(hash_secret(&secret))
+        .bind(purpose.as_str())
+        .bind(email)
+        .bind(now)
+        .bind(now + purpose.lifetime_ms())
+        .execute(e)
+        .await?;
+    Ok(secret)
+}
+
+/// The email a valid, unused link was made for, without using it up.
+pub async fn peek_link<'c>(
+    e: impl Executor<'c, Database = Any>,
+    purpose: LinkPurpose,
+    secret: &str,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT email FROM one_time_links WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(hash_secret(secret))
+    .bind(purpose.as_str())
+    .bind(now_ms())
+    .fetch_optional(e)
+    .await?)
+}
+
+/// Uses a link up; returns its email, or None when it is unknown, used or expired.
+pub async fn take_link(tx: &mut Tx, purpose: LinkPurpose, secret: &str) -> Result<Option<String>> {
+    let Some(email) = peek_link(&mut **tx, purpose, secret).await? else {
+        return Ok(None);
+    };
+    sqlx::query("UPDATE one_time_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
+        .bind(now_ms())
+        .bind(hash_secret(secret))
+        .execute(&mut **tx)
+        .await?;
+    Ok(Some(email))
+}
+
+/// Whether a first-admin setup link is still open.
+pub async fn open_setup_links<'c>(e: impl Executor<'c, Database = Any>) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM one_time_links WHERE purpose = 'setup' AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now_ms())
+    .fetch_one(e)
+    .await?)
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: String,
+    pub at: i64,
+    pub actor_id: Option<String>,
+    pub actor_email: Option<String>,
+    pub on_behalf_of_id: Option<String>,
+    pub on_behalf_of_email: Option<String>,
+    pub token_id: Option<String>,
+    pub action: String,
+    pub detail: String,
+}
+
+pub async fn audit<'c>(e: impl Executor<'c, Database = Any>, entry: AuditEntry) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, actor_id, actor_email, on_behalf_of_id, on_behalf_of_email, token_id, action, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(new_id())
+    .bind(now_ms())
+    .bind(entry.actor_id)
+    .bind(entry.actor_email)
+    .bind(entry.on_behalf_of_id)
+    .bind(entry.on_behalf_of_email)
+    .bind(entry.token_id)
+    .bind(entry.action)
+    .bind(entry.detail)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn audit_log<'c>(
+    e: impl Executor<'c, Database = Any>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>> {
+    Ok(sqlx::query_as(
+        "SELECT id, at, actor_id, actor_email, on_behalf_of_id, on_behalf_of_email, token_id, action, detail \
+         FROM audit_log ORDER BY at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit.clamp(1, 1000))
+    .fetch_all(e)
+    .await?)
+}
+
+/// An OpenID Connect sign-in between the redirect to the provider and its callback.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OidcLogin {
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub next_path: String,
+    pub created_at: i64,
+}
+
+pub async fn save_oidc_login<'c>(
+    e: impl Executor<'c, Database = Any>,
+    state: &str,
+    login: &OidcLogin,
+) -> Result<()> {
+    sqlx::query("INSERT INTO oidc_logins (state, nonce, pkce_verifier, next_path, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(state)
+        .bind(&login.nonce)
+        .bind(&login.pkce_verifier)
+        .bind(&login.next_path)
+        .bind(login.created_at)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// Takes the sign-in started with `state` (at most once, and only within 15 minutes).
+pub async fn take_oidc_login(db: &Db, state: &str) -> Result<Option<OidcLogin>> {
+    let mut tx = db.begin().await?;
+    let login: Option<OidcLogin> = sqlx::query_as(
+        "SELECT nonce, pkce_verifier, next_path, created_at FROM oidc_logins WHERE state = $1",
+    )
+    .bind(state)
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM oidc_logins WHERE state = $1 OR created_at < $2")
+        .bind(state)
+        .bind(now_ms() - 15 * 60_000)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(login.filter(|l| now_ms() - l.created_at < 15 * 60_000))
+}
+
+pub async fn user_by_identity<'c>(
+    e: impl Executor<'c, Database = Any>,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<User>> {
+    Ok(sqlx::query_as(
+        "SELECT u.id, u.email, u.name, u.password_hash, u.created_at FROM users u \
+         JOIN oidc_identities i ON i.user_id = u.id WHERE i.issuer = $1 AND i.subject = $2",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .fetch_optional(e)
+    .await?)
+}
+
+pub async fn link_identity<'c>(
+    e: impl Executor<'c, Database = Any>,
+    issuer: &str,
+    subject: &str,
+    user_id: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO oidc_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (issuer, subject) DO NOTHING",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .bind(user_id)
+    .bind(now_ms())
+    .execute(e)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! Account rules as types: once a value has parsed, nobody checks it again. Parse errors
+//! name the field and the rule broken so the edge can answer with a precise problem.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use tutti_web::Problem;
+
+/// A lower-cased email address with one `@` and a dotted domain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, Problem> {
+        let email = raw.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            && match email.split_once('@') {
+                Some((local, domain)) => {
+                    !local.is_empty()
+                        && !domain.contains('@')
+                        && domain.contains('.')
+                        && !domain.starts_with('.')
+                        && !domain.ends_with('.')
+                }
+                None => false,
+            };
+        if valid {
+            Ok(Email(email))
+        } else {
+            Err(Problem::invalid(
+                "email",
+                format!("{raw:?} is not an email address; write it like name@example.org."),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a person may do. `Admin` is the platform's; the others belong to studios.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    /// Records takes in the recital studio.
+    Speaker,
+    /// Reviews takes in the recital studio.
+    Reviewer,
+    /// Publishes music in the music studio.
+    Artist,
+    /// Belongs to teams in the meetings and choir studios.
+    Member,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Speaker,
+        Role::Reviewer,
+        Role::Artist,
+        Role::Member,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Speaker => "speaker",
+            Role::Reviewer => "reviewer",
+            Role::Artist => "artist",
+            Role::Member => "member",
+        }
+    }
+
+    /// Parses a role for the request field `field`.
+    pub fn parse_field(raw: &str, field: &str) -> Result<Role, Problem> {
+        raw.parse()
+            .map_err(|e: UnknownRole| Problem::invalid(field, e.to_string()))
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name that is not one of [`Role::ALL`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a role; use one of admin, speaker, reviewer, artist, member.")]
+pub struct UnknownRole(String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Role, UnknownRole> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim().to_lowercase())
+            .ok_or_else(|| UnknownRole(s.to_string()))
+    }
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenScope {
+    /// Act as the token's owner.
+    Api,
+    /// Act on behalf of any non-admin user named in the `X-Tutti-On-Behalf-Of` header;
+    /// only admins create these, for trusted systems, and every use is audited.
+    Delegate,
+}
+
+impl TokenScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Api => "api",
+            TokenScope::Delegate => "delegate",
+        }
+    }
+}
+
+impl FromStr for TokenScope {
+    type Err = Problem;
+
+    fn from_str(s: &str) -> Result<TokenScope, Problem> {
+        match s.trim() {
+            "api" | "" => Ok(TokenScope::Api),
+            "delegate" => Ok(TokenScope::Delegate),
+            other => Err(Problem::invalid(
+                "scope",
+                format!("{other:?} is not a token scope; use api or delegate."),
+            )),
+        }
+    }
+}
+
+/// A password good enough to keep: long, not just spaces.
+pub struct NewPassword(String);
+
+/// Passphrases beat complexity rules; length is the rule that matters.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+impl NewPassword {
+    pub fn parse(raw: &str, field: &str) -> Result<NewPassword, Problem> {
+        let chars = raw.chars().count();
+        if chars < MIN_PASSWORD_CHARS || raw.trim().is_empty() {
+            return Err(Problem::invalid(
+                field,
+                format!(
+                    "The password must have at least {MIN_PASSWORD_CHARS} characters; a few words in a row make a good one."
+                ),
+            ));
+        }
+        if chars > 512 {
+            return Err(Problem::invalid(
+                field,
+                "The password is longer than 512 characters.",
+            ));
+        }
+        Ok(NewPassword(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name: trimmed, 1 to 100 characters.
+pub fn parse_name(raw: &str, field: &str) -> Result<String, Problem> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Problem::invalid(
+            field,
+            "The name must have between 1 and 100 characters.",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// A label for a token: trimmed, 1 to 80 characters.
+pub fn parse_token_name(raw: &str) -> Result<String, Problem> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(Problem::invalid(
+            "name",
+            "Give the token a name of 1 to 80 characters, saying what uses it.",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// A path to return to after sign-in; only local paths, so the link cannot send the
+/// user to another site.
+pub fn safe_next(raw: Option<&str>) -> String {
+    match raw {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        _ => "/profile".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse(" Dana@Example.ORG ").unwrap().as_str(),
+            "dana@example.org"
+        );
+        for bad in [
+            "",
+            "dana",
+            "dana@",
+            "@example.org",
+            "dana@example",
+            "a b@example.org",
+            "a@b@c.org",
+            "dana@.org",
+        ] {
+            let p = Email::parse(bad).unwrap_err();
+            assert_eq!(p.field.as_deref(), Some("email"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles_parse_and_name_the_valid_ones_when_wrong() {
+        assert_eq!("Speaker".parse::<Role>().unwrap(), Role::Speaker);
+        let err = "singer".parse::<Role>().unwrap_err().to_string();
+        assert!(
+            err.contains("admin, speaker, reviewer, artist, member"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn passwords_must_be_long_enough() {
+        assert!(NewPassword::parse("short", "password").is_err());
+        assert!(NewPassword::parse("          ", "password").is_err());
+        assert!(NewPassword::parse("correct horse battery", "password").is_ok());
+    }
+
+    #[test]
+    fn next_paths_stay_on_this_site() {
+        assert_eq!(safe_next(Some("/admin/users?x=1")), "/admin/users?x=1");
+        assert_eq!(safe_next(Some("//evil.example")), "/profile");
+        assert_eq!(safe_next(Some("https://evil.example")), "/profile");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/profile");
+        assert_eq!(safe_next(None), "/profile");
+    }
+}

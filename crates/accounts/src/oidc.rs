@@ -1,0 +1,236 @@
+//! Sign-in with any OpenID Connect provider (Google, Auth0, Keycloak …) configured by
+//! issuer URL, client id and secret: authorization code flow with PKCE and a nonce. The
+//! flow's secrets wait in the database between the redirect and the callback, so any node
+//! can finish a sign-in another node started.
+
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::RwLock;
+use tutti_store::now_ms;
+use tutti_web::Problem;
+
+use crate::Settings;
+use crate::db::{self, OidcLogin};
+
+/// A provider, as configured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The provider's name on the sign-in button.
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+/// The configured provider and its discovered metadata.
+pub struct Oidc {
+    settings: OidcSettings,
+    issuer: IssuerUrl,
+    redirect: RedirectUrl,
+    http: openidconnect::reqwest::Client,
+    /// Discovered on first use and kept; a failed discovery is retried on the next sign-in.
+    metadata: RwLock<Option<(CoreProviderMetadata, i64)>>,
+}
+
+impl std::fmt::Debug for Oidc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Oidc")
+            .field("issuer", &self.settings.issuer)
+            .finish()
+    }
+}
+
+/// What the provider told us about the person.
+#[derive(Debug, Clone)]
+pub struct Claims {
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub next_path: String,
+}
+
+/// Metadata is refreshed after this long, so rotated keys are picked up.
+const METADATA_TTL_MS: i64 = 3_600_000;
+
+impl Oidc {
+    pub fn new(settings: OidcSettings, server: &Settings) -> Result<Oidc, Problem> {
+        let issuer = IssuerUrl::new(settings.issuer.clone()).map_err(|e| {
+            Problem::invalid("oidc.issuer", format!("The issuer is not a URL: {e}."))
+        })?;
+        let redirect = RedirectUrl::new(server.link("/auth/oidc/callback")).map_err(|e| {
+            Problem::invalid("public_url", format!("The public URL is not usable: {e}."))
+        })?;
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            // Following redirects would let a provider response steer us elsewhere (SSRF).
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .map_err(|e| Problem::internal(&e))?;
+        Ok(Oidc {
+            settings,
+            issuer,
+            redirect,
+            http,
+            metadata: RwLock::new(None),
+        })
+    }
+
+    /// The sign-in button's label.
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    async fn client(&self) -> Result<ConfiguredClient, Problem> {
+        let cached = self.metadata.read().await.clone();
+        let metadata = match cached {
+            Some((m, at)) if now_ms() - at < METADATA_TTL_MS => m,
+            _ => {
+                let m = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+                    .await
+                    .map_err(|e| {
+                        tracing::warn!(error = %e, issuer = %self.settings.issuer, "OIDC discovery failed");
+                        Problem::new(
+                            axum::http::StatusCode::BAD_GATEWAY,
+                            "identity-provider-unreachable",
+                            format!("Could not reach the sign-in provider {}. Try again in a minute, or sign in with a password.", self.settings.name),
+                        )
+                    })?;
+                *self.metadata.write().await = Some((m.clone(), now_ms()));
+                m
+            }
+        };
+        Ok(CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.settings.client_id.clone()),
+            Some(ClientSecret::new(self.settings.client_secret.clone())),
+        )
+        .set_redirect_uri(self.redirect.clone()))
+    }
+
+    /// Starts a sign-in: remembers the flow's secrets and returns the provider URL.
+    pub async fn start(&self, db: &tutti_store::Db, next_path: String) -> Result<String, Problem> {
+        let client = self.client().await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client.authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
+        for scope in &self.settings.scopes {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
+        let login = OidcLogin {
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+            next_path,
+            created_at: now_ms(),
+        };
+        db::save_oidc_login(db.pool(), state.secret(), &login).await?;
+        Ok(url.to_string())
+    }
+
+    /// Finishes a sign-in from the provider's callback.
+    pub async fn finish(
+        &self,
+        db: &tutti_store::Db,
+        state: &str,
+        code: &str,
+    ) -> Result<Claims, Problem> {
+        let expired = || {
+            Problem::bad_request(
+                "sign-in-expired",
+                "This sign-in was already used or took too long. Start it again from the sign-in page.",
+            )
+            .with_field("state")
+        };
+        let login = db::take_oidc_login(db, state).await?.ok_or_else(expired)?;
+        let client = self.client().await?;
+        let refused = |what: &str, e: &dyn std::fmt::Display| {
+            tracing::warn!(error = %e, "OIDC {what} failed");
+            Problem::new(
+                axum::http::StatusCode::BAD_GATEWAY,
+                "identity-provider-refused",
+                format!("The sign-in provider did not confirm who you are ({what}). Try again."),
+            )
+        };
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|e| refused("token endpoint", &e))?
+            .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| refused("code exchange", &e))?;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| refused("ID token", &"missing"))?;
+        let verifier = client.id_token_verifier();
+        let claims = id_token
+            .claims(&verifier, &Nonce::new(login.nonce))
+            .map_err(|e| refused("ID token check", &e))?;
+        let mut out = Claims {
+            issuer: claims.issuer().to_string(),
+            subject: claims.subject().to_string(),
+            email: claims.email().map(|e| e.to_string()),
+            email_verified: claims.email_verified().unwrap_or(false),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.to_string()),
+            next_path: login.next_path,
+        };
+        // Many providers put email and name only in the userinfo answer.
+        if out.email.is_none() || out.name.is_none() {
+            self.fill_from_userinfo(&client, response.access_token(), &mut out)
+                .await;
+        }
+        Ok(out)
+    }
+}
+
+impl Oidc {
+    async fn fill_from_userinfo(
+        &self,
+        client: &ConfiguredClient,
+        token: &openidconnect::AccessToken,
+        out: &mut Claims,
+    ) {
+        let Ok(request) = client.user_info(token.clone(), None) else {
+            return;
+        };
+        let info: Result<CoreUserInfoClaims, _> = request.request_async(&self.http).await;
+        let Ok(info) = info else {
+            return;
+        };
+        if info.subject().as_str() != out.subject {
+            return;
+        }
+        if out.email.is_none() {
+            out.email = info.email().map(|e| e.to_string());
+            out.email_verified = info.email_verified().unwrap_or(false);
+        }
+        if out.name.is_none() {
+            out.name = info.name().and_then(|n| n.get(None)).map(|n| n.to_string());
+        }
+    }
+}
+
+/// A client built from discovered metadata: authorization endpoint set, token and
+/// userinfo endpoints as the provider announced them.
+type ConfiguredClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;

@@ -1,0 +1,767 @@
+//! The accounts' pages: home, sign-in and out, first-admin setup, invitations, password
+//! resets, the profile with its tokens, and the admin area (people and roles, jobs, audit
+//! log, held mail). Forms post back here; failures re-render the form with the problem.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tutti_web::i18n::LANG_COOKIE;
+use tutti_web::{Form, Lang, Problem, Query};
+
+use crate::admin::{self, Actor};
+use crate::auth::{SESSION_COOKIE, cookie, session_cookie_of};
+use crate::db::{self, LinkPurpose, User};
+use crate::domain::{Email, Role, TokenScope, safe_next};
+use crate::routes::{job_list, parse_status, queue_selftest, retry};
+use crate::secrets::verify_password;
+use crate::{Identity, Page, Platform, Signup};
+
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "accounts/login.html",
+        include_str!("../templates/login.html"),
+    ),
+    (
+        "accounts/password.html",
+        include_str!("../templates/password.html"),
+    ),
+    (
+        "accounts/forgot.html",
+        include_str!("../templates/forgot.html"),
+    ),
+    (
+        "accounts/profile.html",
+        include_str!("../templates/profile.html"),
+    ),
+    (
+        "accounts/admin_tabs.html",
+        include_str!("../templates/admin_tabs.html"),
+    ),
+    (
+        "accounts/admin_users.html",
+        include_str!("../templates/admin_users.html"),
+    ),
+    (
+        "accounts/admin_jobs.html",
+        include_str!("../templates/admin_jobs.html"),
+    ),
+    (
+        "accounts/admin_audit.html",
+        include_str!("../templates/admin_audit.html"),
+    ),
+    (
+        "accounts/admin_outbox.html",
+        include_str!("../templates/admin_outbox.html"),
+    ),
+];
+
+pub fn router() -> Router<Platform> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/language", post(language))
+        .route("/auth/oidc/start", get(oidc_start))
+        .route("/auth/oidc/callback", get(oidc_callback))
+        .route("/setup/{token}", get(setup_page).post(setup))
+        .route("/invite/{token}", get(invite_page).post(accept_invite))
+        .route("/password/forgot", get(forgot_page).post(forgot))
+        .route("/password/reset/{token}", get(reset_page).post(reset))
+        .route("/profile", get(profile))
+        .route("/profile/name", post(rename))
+        .route("/profile/tokens", post(new_token))
+        .route("/profile/tokens/{id}/revoke", post(revoke_token))
+        .route("/admin/users", get(admin_users))
+        .route("/admin/roles/grant", post(admin_grant))
+        .route("/admin/roles/revoke", post(admin_revoke))
+        .route("/admin/invitations", post(admin_invite))
+        .route("/admin/jobs", get(admin_jobs))
+        .route("/admin/jobs/selftest", post(admin_selftest))
+        .route("/admin/jobs/{id}/retry", post(admin_retry))
+        .route("/admin/audit", get(admin_audit))
+        .route("/admin/outbox", get(admin_outbox))
+        .route("/admin/outbox/{id}/done", post(admin_outbox_done))
+}
+
+/// The studios on the home page; each issue that builds one flips `ready`.
+#[derive(Serialize)]
+struct Studio {
+    id: &'static str,
+    href: &'static str,
+    ready: bool,
+}
+
+const STUDIOS: &[Studio] = &[
+    Studio {
+        id: "recital",
+        href: "/recital",
+        ready: false,
+    },
+    Studio {
+        id: "choir",
+        href: "/choir",
+        ready: false,
+    },
+    Studio {
+        id: "meetings",
+        href: "/meetings",
+        ready: false,
+    },
+    Studio {
+        id: "music",
+        href: "/music",
+        ready: false,
+    },
+];
+
+async fn home(State(p): State<Platform>, page: Page) -> Result<Response, Problem> {
+    let setup_pending = admin::needs_setup(&p).await?;
+    page.render(
+        "home.html",
+        json!({ "studios": STUDIOS, "setup_pending": setup_pending }),
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+fn login_view(
+    p: &Platform,
+    page: &Page,
+    email: &str,
+    next: &str,
+    error: Option<String>,
+) -> Result<Response, Problem> {
+    page.render(
+        "accounts/login.html",
+        json!({
+            "email": email,
+            "next": next,
+            "error": error,
+            "oidc_name": p.oidc.as_ref().map(|o| o.name().to_string()),
+        }),
+    )
+}
+
+async fn login_page(
+    State(p): State<Platform>,
+    page: Page,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, Problem> {
+    if page.identity.is_some() {
+        return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
+    }
+    login_view(&p, &page, "", &safe_next(q.next.as_deref()), None)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(p): State<Platform>,
+    page: Page,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, Problem> {
+    let next = safe_next(form.next.as_deref());
+    let user = match Email::parse(&form.email) {
+        Ok(email) => db::user_by_email(p.db.pool(), &email).await?,
+        Err(_) => None,
+    };
+    let verified = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
+        Some(hash) => verify_password(&form.password, hash).await,
+        None => false,
+    };
+    match user {
+        Some(user) if verified => sign_in(&p, &user, "password", &next).await,
+        _ => {
+            let mut response =
+                login_view(&p, &page, &form.email, &next, Some(page.t("login-failed")))?;
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            Ok(response)
+        }
+    }
+}
+
+/// Opens a session for `user` and sends the browser on to `next`.
+async fn sign_in(p: &Platform, user: &User, method: &str, next: &str) -> Result<Response, Problem> {
+    let secret = db::create_session(p.db.pool(), &user.id, p.settings.session_days).await?;
+    db::audit(
+        p.db.pool(),
+        db::AuditEntry {
+            actor_id: Some(user.id.clone()),
+            actor_email: Some(user.email.clone()),
+            action: "signed-in".into(),
+            detail: method.to_string(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let mut response = Redirect::to(next).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(p, SESSION_COOKIE, &secret, p.settings.session_days * 86_400),
+    );
+    Ok(response)
+}
+
+async fn logout(
+    State(p): State<Platform>,
+    request: axum::http::HeaderMap,
+) -> Result<Response, Problem> {
+    if let Some(secret) = session_cookie_of(&request) {
+        db::delete_session(p.db.pool(), &secret).await?;
+    }
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookie(&p, SESSION_COOKIE, "", 0));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    lang: String,
+    next: Option<String>,
+}
+
+async fn language(
+    State(p): State<Platform>,
+    Form(form): Form<LanguageForm>,
+) -> Result<Response, Problem> {
+    let lang = Lang::find(&form.lang).ok_or_else(|| {
+        Problem::invalid(
+            "lang",
+            format!(
+                "{:?} is not a language Tutti speaks; use en or he.",
+                form.lang
+            ),
+        )
+    })?;
+    let next = match form.next.as_deref() {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") => n.to_string(),
+        _ => "/".to_string(),
+    };
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(&p, LANG_COOKIE, lang.code(), 365 * 86_400),
+    );
+    Ok(response)
+}
+
+async fn oidc_start(
+    State(p): State<Platform>,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, Problem> {
+    let oidc = p.oidc.as_ref().ok_or_else(|| {
+        Problem::not_found("Sign-in with an identity provider is not configured on this server.")
+    })?;
+    let url = oidc.start(&p.db, safe_next(q.next.as_deref())).await?;
+    Ok(Redirect::to(&url).into_response())
+}
+
+#[derive(Deserialize)]
+struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+async fn oidc_callback(
+    State(p): State<Platform>,
+    Query(q): Query<Callback>,
+) -> Result<Response, Problem> {
+    let oidc = p.oidc.as_ref().ok_or_else(|| {
+        Problem::not_found("Sign-in with an identity provider is not configured on this server.")
+    })?;
+    if let Some(error) = q.error {
+        return Err(Problem::bad_request(
+            "sign-in-refused",
+            format!(
+                "The sign-in provider said: {}",
+                q.error_description.unwrap_or(error)
+            ),
+        ));
+    }
+    let code = q
+        .code
+        .ok_or_else(|| Problem::invalid("code", "The provider sent no authorization code."))?;
+    let state = q
+        .state
+        .ok_or_else(|| Problem::invalid("state", "The provider sent no state."))?;
+    let claims = oidc.finish(&p.db, &state, &code).await?;
+    let user = oidc_account(&p, &claims).await?;
+    sign_in(&p, &user, "openid-connect", &claims.next_path).await
+}
+
+/// The account an OpenID Connect identity signs in to, linking or creating it as the
+/// signup policy allows.
+async fn oidc_account(p: &Platform, claims: &crate::oidc::Claims) -> Result<User, Problem> {
+    if let Some(user) = db::user_by_identity(p.db.pool(), &claims.issuer, &claims.subject).await? {
+        return Ok(user);
+    }
+    let email = claims.email.as_deref().ok_or_else(|| {
+        Problem::forbidden("The sign-in provider did not share your email address, which Tutti needs. Allow it and try again.")
+    })?;
+    let email = Email::parse(email)?;
+    if !claims.email_verified {
+        return Err(Problem::forbidden(format!(
+            "The sign-in provider has not verified {email}. Verify it there, then sign in again."
+        )));
+    }
+    let mut tx = p.db.begin().await?;
+    let user = match db::user_by_email(&mut *tx, &email).await? {
+        Some(user) => user,
+        None => {
+            let invited = !db::roles_of(&mut *tx, email.as_str()).await?.is_empty();
+            if p.settings.signup != Signup::Open && !invited {
+                return Err(Problem::forbidden(format!(
+                    "There is no account for {email} yet. Ask an administrator to invite you."
+                )));
+            }
+            let name = claims.name.clone().unwrap_or_else(|| email.to_string());
+            let name =
+                crate::domain::parse_name(&name, "name").unwrap_or_else(|_| email.to_string());
+            let user = db::insert_user(&mut tx, &email, &name, None).await?;
+            db::audit(
+                &mut *tx,
+                db::AuditEntry {
+                    actor_id: Some(user.id.clone()),
+                    actor_email: Some(user.email.clone()),
+                    action: "user-created".into(),
+                    detail: format!("signed up through {}", claims.issuer),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            user
+        }
+    };
+    db::link_identity(&mut *tx, &claims.issuer, &claims.subject, &user.id).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// The form that sets a password through a one-time link.
+fn password_view(
+    page: &Page,
+    purpose: LinkPurpose,
+    token: &str,
+    email: Option<&str>,
+    error: Option<String>,
+) -> Result<Response, Problem> {
+    page.render(
+        "accounts/password.html",
+        json!({
+            "purpose": purpose.as_str(),
+            "token": token,
+            "email": email,
+            "error": error,
+        }),
+    )
+}
+
+async fn link_page(
+    p: &Platform,
+    page: &Page,
+    purpose: LinkPurpose,
+    token: &str,
+) -> Result<Response, Problem> {
+    match db::peek_link(p.db.pool(), purpose, token).await? {
+        Some(email) => password_view(page, purpose, token, Some(&email), None),
+        None => Err(Problem::new(
+            StatusCode::GONE,
+            "link-expired",
+            page.t("link-expired"),
+        )),
+    }
+}
+
+async fn setup_page(
+    State(p): State<Platform>,
+    page: Page,
+    Path(token): Path<String>,
+) -> Result<Response, Problem> {
+    link_page(&p, &page, LinkPurpose::Setup, &token).await
+}
+
+async fn invite_page(
+    State(p): State<Platform>,
+    page: Page,
+    Path(token): Path<String>,
+) -> Result<Response, Problem> {
+    link_page(&p, &page, LinkPurpose::Invite, &token).await
+}
+
+async fn reset_page(
+    State(p): State<Platform>,
+    page: Page,
+    Path(token): Path<String>,
+) -> Result<Response, Problem> {
+    link_page(&p, &page, LinkPurpose::Reset, &token).await
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    email: Option<String>,
+    name: Option<String>,
+    password: String,
+}
+
+async fn redeem(
+    p: Platform,
+    page: Page,
+    purpose: LinkPurpose,
+    token: String,
+    form: PasswordForm,
+) -> Result<Response, Problem> {
+    match admin::redeem_link(
+        &p,
+        purpose,
+        &token,
+        form.email.as_deref(),
+        form.name.as_deref(),
+        &form.password,
+    )
+    .await
+    {
+        Ok(user) => sign_in(&p, &user, purpose.as_str(), "/profile").await,
+        Err(problem) if problem.status == 422 => {
+            let mut response = password_view(
+                &page,
+                purpose,
+                &token,
+                form.email.as_deref(),
+                Some(problem.detail),
+            )?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(problem) => Err(problem),
+    }
+}
+
+async fn setup(
+    State(p): State<Platform>,
+    page: Page,
+    Path(token): Path<String>,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, Problem> {
+    redeem(p, page, LinkPurpose::Setup, token, form).await
+}
+
+async fn accept_invite(
+    State(p): State<Platform>,
+    page: Page,
+    Path(token): Path<String>,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, Problem> {
+    redeem(p, page, LinkPurpose::Invite, token, form).await
+}
+
+async fn reset(
+    State(p): State<Platform>,
+    page: Page,
+    Path(token): Path<String>,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, Problem> {
+    redeem(p, page, LinkPurpose::Reset, token, form).await
+}
+
+async fn forgot_page(page: Page) -> Result<Response, Problem> {
+    page.render("accounts/forgot.html", json!({}))
+}
+
+#[derive(Deserialize)]
+struct ForgotForm {
+    email: String,
+}
+
+async fn forgot(
+    State(p): State<Platform>,
+    page: Page,
+    Form(form): Form<ForgotForm>,
+) -> Result<Response, Problem> {
+    match admin::request_password_reset(&p, &form.email).await {
+        Ok(()) => page.render(
+            "accounts/forgot.html",
+            json!({ "sent": true, "email": form.email }),
+        ),
+        Err(problem) if problem.status == 422 => {
+            let mut response = page.render(
+                "accounts/forgot.html",
+                json!({ "error": problem.detail, "email": form.email }),
+            )?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(problem) => Err(problem),
+    }
+}
+
+async fn profile_view(
+    p: &Platform,
+    page: &Page,
+    identity: &Identity,
+    new_token: Option<admin::NewToken>,
+) -> Result<Response, Problem> {
+    let tokens = db::tokens_of(p.db.pool(), &identity.user.id).await?;
+    page.render(
+        "accounts/profile.html",
+        json!({
+            "user": identity.user,
+            "roles": identity.roles,
+            "tokens": tokens,
+            "new_token": new_token,
+            "can_delegate": identity.is_admin(),
+        }),
+    )
+}
+
+async fn profile(
+    State(p): State<Platform>,
+    page: Page,
+    identity: Identity,
+) -> Result<Response, Problem> {
+    profile_view(&p, &page, &identity, None).await
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    name: String,
+}
+
+async fn rename(
+    State(p): State<Platform>,
+    identity: Identity,
+    Form(form): Form<NameForm>,
+) -> Result<Response, Problem> {
+    let name = crate::domain::parse_name(&form.name, "name")?;
+    db::set_name(p.db.pool(), &identity.user.id, &name).await?;
+    Ok(Redirect::to("/profile").into_response())
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    name: String,
+    scope: Option<String>,
+}
+
+async fn new_token(
+    State(p): State<Platform>,
+    page: Page,
+    identity: Identity,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, Problem> {
+    let scope: TokenScope = form.scope.as_deref().unwrap_or("api").parse()?;
+    let token = admin::create_token_for(
+        &p,
+        &identity.user,
+        identity.is_admin(),
+        &form.name,
+        scope,
+        Actor::Web(&identity),
+    )
+    .await?;
+    let mut response = profile_view(&p, &page, &identity, Some(token)).await?;
+    // The secret is on this page only; keep it out of caches and history.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+async fn revoke_token(
+    State(p): State<Platform>,
+    identity: Identity,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    admin::revoke_token(&p, &identity, &id).await?;
+    Ok(Redirect::to("/profile").into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct Notice {
+    done: Option<String>,
+    link: Option<String>,
+}
+
+async fn admin_users(
+    State(p): State<Platform>,
+    page: Page,
+    identity: Identity,
+    Query(q): Query<Notice>,
+) -> Result<Response, Problem> {
+    identity.require(Role::Admin)?;
+    let people = admin::list_users(&p).await?;
+    page.render(
+        "accounts/admin_users.html",
+        json!({
+            "tab": "users",
+            "people": people,
+            "roles": Role::ALL,
+            "done": q.done,
+            "link": q.link,
+            "mail_sends": p.mailer.sends(),
+        }),
+    )
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    email: String,
+    role: String,
+}
+
+async fn admin_grant(
+    State(p): State<Platform>,
+    identity: Identity,
+    Form(form): Form<RoleForm>,
+) -> Result<Response, Problem> {
+    identity.require(Role::Admin)?;
+    let role = Role::parse_field(&form.role, "role")?;
+    admin::grant_role(&p, &form.email, role, Actor::Web(&identity)).await?;
+    Ok(Redirect::to("/admin/users?done=granted").into_response())
+}
+
+async fn admin_revoke(
+    State(p): State<Platform>,
+    identity: Identity,
+    Form(form): Form<RoleForm>,
+) -> Result<Response, Problem> {
+    identity.require(Role::Admin)?;
+    let role = Role::parse_field(&form.role, "role")?;
+    admin::revoke_role(&p, &form.email, role, Actor::Web(&identity)).await?;
+    Ok(Redirect::to("/admin/users?done=revoked").into_response())
+}
+
+#[derive(Deserialize)]
+struct InviteForm {
+    email: String,
+    role: Option<String>,
+}
+
+async fn admin_invite(
+    State(p): State<Platform>,
+    identity: Identity,
+    Form(form): Form<InviteForm>,
+) -> Result<Response, Problem> {
+    identity.require(Role::Admin)?;
+    let roles = match form.role.as_deref() {
+        None | Some("") => vec![],
+        Some(r) => vec![Role::parse_field(r, "role")?],
+    };
+    let link = admin::invite(&p, &form.email, &roles, Actor::Web(&identity)).await?;
+    let target = match link {
+        Some(link) if !p.mailer.sends() => {
+            let encoded: String = form_urlencoded::byte_serialize(link.as_bytes()).collect();
+            format!("/admin/users?done=invited&link={encoded}")
+        }
+        _ => "/admin/users?done=invited".to_string(),
+    };
+    Ok(Redirect::to(&target).into_response())
+}
+
+#[derive(Deserialize)]
+struct JobsQuery {
+    status: Option<String>,
+    done: Option<String>,
+}
+
+async fn admin_jobs(
+    State(p): State<Platform>,
+    page: Page,
+    identity: Identity,
+    Query(q): Query<JobsQuery>,
+) -> Result<Response, Problem> {
+    identity.require(Role::Admin)?;
+    let status = parse_status(q.status.as_deref())?;
+    let list = job_list(&p, status, 200).await?;
+    page.render(
+        "accounts/admin_jobs.html",
+        json!({
+            "tab": "jobs",
+            "counts": list.counts,
+            "jobs": list.jobs,
+            "status": status.map(|s| s.as_str()),
+            "statuses": ["queued", "running", "done", "failed"],
+            "done": q.done,
+        }),
+    )
+}
+
+async fn admin_retry(
+    State(p): State<Platform>,
+    identity: Identity,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    identity.require(Role::Admin)?;
+    retry(&p, &identity, &id).await?;
+    Ok(Redirect::to("/admin/jobs?done=retried").into_response())
+}
+
+#[derive(Deserialize)]
+struct SelfTestForm {
+    count: i64,
+    sleep_ms: Option<u64>,
+}
+
+async fn admin_selftest(
+    State(p): State<Platform>,
+    identity: Identity,
+    Form(form): Form<SelfTestForm>,
+) -> Result<Response, Problem> {
+    identity.require(Role::Admin)?;
+    queue_selftest(&p, &identity, form.count, form.sleep_ms.unwrap_or(0)).await?;
+    Ok(Redirect::to("/admin/jobs?done=queued").into_response())
+}
+
+async fn admin_audit(
+    State(p): State<Platform>,
+    page: Page,
+    identity: Identity,
+) -> Result<Response, Problem> {
+    identity.require(Role::Admin)?;
+    let entries = db::audit_log(p.db.pool(), 300).await?;
+    page.render(
+        "accounts/admin_audit.html",
+        json!({ "tab": "audit", "entries": entries }),
+    )
+}
+
+async fn admin_outbox(
+    State(p): State<Platform>,
+    page: Page,
+    identity: Identity,
+) -> Result<Response, Problem> {
+    identity.require(Role::Admin)?;
+    let messages = p.mailer.list(None, 200).await?;
+    page.render(
+        "accounts/admin_outbox.html",
+        json!({ "tab": "outbox", "messages": messages, "mail_sends": p.mailer.sends() }),
+    )
+}
+
+async fn admin_outbox_done(
+    State(p): State<Platform>,
+    identity: Identity,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    identity.require(Role::Admin)?;
+    if !p.mailer.mark_passed_on(&id).await? {
+        return Err(Problem::not_found("There is no held message with that id.").with_field("id"));
+    }
+    Ok(Redirect::to("/admin/outbox").into_response())
+}
