@@ -1,0 +1,490 @@
+//! The `tutti` command line: what an operator types to run the server, migrate, inspect
+//! the settings, manage people and tokens, and look after the job queue. Each command
+//! loads the same settings as `serve`, so it acts on the same database.
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use tutti_accounts::admin::{self, Actor};
+use tutti_accounts::{Role, TokenScope};
+use tutti_store::{Db, JobStatus};
+use tutti_web::Problem;
+
+use crate::app;
+use crate::config::{LogFormat, Overrides, Settings};
+
+/// Voice and music together, in one self-hosted server.
+#[derive(Debug, Parser)]
+#[command(name = "tutti", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings every command accepts, before or after its name.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML settings file [default: ./tutti.toml when it exists].
+    #[arg(long, global = true, env = "TUTTI_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Folder for the embedded database and local blobs [default: ./tutti-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// A folder, or an object store such as s3://bucket/prefix.
+    #[arg(long, global = true, value_name = "URL")]
+    pub blob_url: Option<String>,
+    /// How log lines are written.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and the job workers.
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Print the effective settings as TOML, with secrets hidden.
+    Config,
+    /// Manage people, roles and API tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Inspect and drive the background job queue.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to accept connections on, e.g. 0.0.0.0:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// The address people open in their browser, e.g. https://tutti.example.org.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Do not apply database migrations on start.
+    #[arg(long)]
+    pub no_migrate: bool,
+    /// Certificate chain (PEM) to serve HTTPS.
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of the certificate.
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+    #[arg(long)]
+    pub trust_proxy_headers: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account. Without --password, prints a link to choose one.
+    CreateUser {
+        /// The account's email, which is also its sign-in name.
+        #[arg(long)]
+        email: String,
+        /// Display name [default: the email].
+        #[arg(long)]
+        name: Option<String>,
+        /// Initial password; "-" reads it from the first line of standard input, which
+        /// keeps it out of the shell history.
+        #[arg(long)]
+        password: Option<String>,
+        /// A role to grant; repeat for several (admin, speaker, reviewer, artist, member).
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<Role>,
+    },
+    /// Grant a role to an email (the person need not have signed up yet).
+    GrantRole {
+        /// The person's email.
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: Role,
+    },
+    /// Revoke a role from an email.
+    RevokeRole {
+        /// The person's email.
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: Role,
+    },
+    /// List people and their roles.
+    ListUsers {
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an API token for an account and print it (it is shown only this once).
+    CreateToken {
+        /// The email of the account the token acts as.
+        #[arg(long)]
+        email: String,
+        /// A label to recognise the token by, e.g. "backup script".
+        #[arg(long)]
+        name: String,
+        /// api: act as the account; delegate: act for other people (admins only).
+        #[arg(long, default_value = "api")]
+        scope: TokenScope,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List the newest jobs.
+    List {
+        /// Only jobs in this status: queued, running, done or failed.
+        #[arg(long, value_parser = parse_status)]
+        status: Option<JobStatus>,
+        /// At most this many jobs.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a failed job back on the queue with fresh attempts.
+    Retry {
+        /// The job's id, as `tutti jobs list` shows it.
+        id: String,
+    },
+    /// Run every job that is ready now in this process, then exit (for cron, or when no
+    /// server runs).
+    RunOnce,
+}
+
+fn parse_status(raw: &str) -> Result<JobStatus, String> {
+    JobStatus::parse(raw.trim()).ok_or_else(|| {
+        format!("{raw:?} is not a job status; use one of queued, running, done, failed")
+    })
+}
+
+impl Cli {
+    /// The flags given, as the top layer of the settings.
+    pub fn overrides(&self) -> Overrides {
+        let mut o = Overrides {
+            data_dir: self.global.data_dir.clone(),
+            database_url: self.global.database_url.clone(),
+            blob_url: self.global.blob_url.clone(),
+            log_format: self.global.log_format,
+            ..Overrides::default()
+        };
+        if let Command::Serve(serve) = &self.command {
+            o.listen = serve.listen.clone();
+            o.public_url = serve.public_url.clone();
+            o.migrate_on_start = serve.no_migrate.then_some(false);
+            o.trust_proxy_headers = serve.trust_proxy_headers.then_some(true);
+            o.tls_cert = serve.tls_cert.clone();
+            o.tls_key = serve.tls_key.clone();
+        }
+        o
+    }
+
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        Settings::load(self.global.config.as_deref(), &self.overrides())
+    }
+}
+
+/// Runs one command to completion.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings()?;
+    crate::telemetry::init(settings.log_format);
+    match cli.command {
+        Command::Serve(_) => serve(&settings).await,
+        Command::Migrate => {
+            let db = Db::connect(&settings.database_url).await?;
+            app::migrate(&db).await?;
+            db.close().await;
+            println!("The database is up to date.");
+            Ok(())
+        }
+        Command::Config => {
+            print!("{}", settings.redacted());
+            Ok(())
+        }
+        Command::Admin(command) => {
+            let app = app::build(&settings).await?;
+            let result = run_admin(&app, command).await;
+            app.db.close().await;
+            result
+        }
+        Command::Jobs(command) => {
+            let app = app::build(&settings).await?;
+            let result = run_jobs(&app, command).await;
+            app.db.close().await;
+            result
+        }
+    }
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let stop = CancellationToken::new();
+    let running = app::start(settings, stop.clone()).await?;
+    tokio::spawn(async move {
+        crate::serve::shutdown_signal().await;
+        tracing::info!("stopping: finishing requests and jobs in flight");
+        stop.cancel();
+    });
+    running.wait().await
+}
+
+async fn run_admin(app: &app::App, command: AdminCommand) -> anyhow::Result<()> {
+    let p = &app.platform;
+    match command {
+        AdminCommand::CreateUser {
+            email,
+            name,
+            password,
+            roles,
+        } => {
+            let password = match password.as_deref() {
+                Some("-") => Some(read_password()?),
+                other => other.map(str::to_owned),
+            };
+            let created = admin::create_user(
+                p,
+                &email,
+                name.as_deref().unwrap_or(""),
+                password.as_deref(),
+                &roles,
+                Actor::Cli,
+            )
+            .await
+            .map_err(problem)?;
+            println!("Created account {} for {email}.", created.id);
+            if let Some(link) = created.setup_link {
+                println!("They choose their password at: {link}");
+            }
+        }
+        AdminCommand::GrantRole { email, role } => {
+            admin::grant_role(p, &email, role, Actor::Cli)
+                .await
+                .map_err(problem)?;
+            println!("{email} now has the role {role}.");
+        }
+        AdminCommand::RevokeRole { email, role } => {
+            admin::revoke_role(p, &email, role, Actor::Cli)
+                .await
+                .map_err(problem)?;
+            println!("{email} no longer has the role {role}.");
+        }
+        AdminCommand::ListUsers { json } => {
+            let users = admin::list_users(p).await.map_err(problem)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&users)?);
+            } else {
+                let rows = users.iter().map(|u| {
+                    vec![
+                        u.email.clone(),
+                        u.name.clone().unwrap_or_default(),
+                        join(u.roles.iter()),
+                        u.id.clone().unwrap_or_else(|| "(invited)".into()),
+                        u.created_at.map(format_time).unwrap_or_default(),
+                    ]
+                });
+                print_table(&["EMAIL", "NAME", "ROLES", "ID", "CREATED"], rows);
+            }
+        }
+        AdminCommand::CreateToken { email, name, scope } => {
+            let token = admin::create_token(p, &email, &name, scope)
+                .await
+                .map_err(problem)?;
+            eprintln!("Token {name:?} for {email}; it is shown only this once:");
+            println!("{token}");
+        }
+    }
+    Ok(())
+}
+
+async fn run_jobs(app: &app::App, command: JobsCommand) -> anyhow::Result<()> {
+    match command {
+        JobsCommand::List {
+            status,
+            limit,
+            json,
+        } => {
+            let jobs = app.queue.list(status, limit).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&jobs)?);
+            } else {
+                let rows = jobs.iter().map(|j| {
+                    vec![
+                        j.id.clone(),
+                        j.kind.clone(),
+                        j.status.clone(),
+                        format!("{}/{}", j.attempts, j.max_attempts),
+                        format_time(j.updated_at),
+                        j.last_error.clone().unwrap_or_default(),
+                    ]
+                });
+                print_table(
+                    &["ID", "KIND", "STATUS", "ATTEMPTS", "UPDATED", "LAST ERROR"],
+                    rows,
+                );
+            }
+        }
+        JobsCommand::Retry { id } => {
+            if !app.queue.retry(&id).await? {
+                anyhow::bail!(
+                    "there is no failed job with id {id}: only failed jobs can be retried \
+                     (see `tutti jobs list --status failed`)"
+                );
+            }
+            println!("Job {id} is queued again.");
+        }
+        JobsCommand::RunOnce => {
+            let released = app.queue.release_orphans().await?;
+            if released > 0 {
+                println!("Re-queued {released} jobs a stopped server left running.");
+            }
+            let ran = app::worker(app).run_until_idle().await?;
+            println!("Ran {ran} jobs.");
+        }
+    }
+    Ok(())
+}
+
+/// A problem document as an operator reads it: the field at fault, then what to do.
+fn problem(p: Problem) -> anyhow::Error {
+    match p.field {
+        Some(field) => anyhow::anyhow!("{field}: {}", p.detail),
+        None => anyhow::anyhow!("{}", p.detail),
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("could not read the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
+    items.map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// Milliseconds since the epoch as UTC, to the second.
+fn format_time(ms: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+fn print_table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+    let rows: Vec<Vec<String>> = rows.collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_any_subcommand() {
+        let cli = Cli::try_parse_from([
+            "tutti",
+            "admin",
+            "list-users",
+            "--data-dir",
+            "/srv/tutti",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        let o = cli.overrides();
+        assert_eq!(o.data_dir, Some(PathBuf::from("/srv/tutti")));
+        assert_eq!(o.log_format, Some(LogFormat::Json));
+        assert_eq!(o.listen, None);
+    }
+
+    #[test]
+    fn serve_flags_override_only_when_given() {
+        let cli = Cli::try_parse_from(["tutti", "serve", "--no-migrate"]).unwrap();
+        let o = cli.overrides();
+        assert_eq!(o.migrate_on_start, Some(false));
+        assert_eq!(o.trust_proxy_headers, None);
+
+        let err = Cli::try_parse_from(["tutti", "serve", "--tls-cert", "c.pem"]).unwrap_err();
+        assert!(err.to_string().contains("--tls-key"), "{err}");
+    }
+
+    #[test]
+    fn roles_and_statuses_are_checked_when_parsed() {
+        let cli = Cli::try_parse_from([
+            "tutti",
+            "admin",
+            "create-user",
+            "--email",
+            "a@example.org",
+            "--role",
+            "admin",
+            "--role",
+            "speaker",
+        ])
+        .unwrap();
+        let Command::Admin(AdminCommand::CreateUser { roles, .. }) = cli.command else {
+            panic!("parsed another command");
+        };
+        assert_eq!(roles, vec![Role::Admin, Role::Speaker]);
+
+        let err = Cli::try_parse_from([
+            "tutti",
+            "admin",
+            "grant-role",
+            "--email",
+            "a@b.c",
+            "--role",
+            "boss",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("use one of admin"), "{err}");
+        let err = Cli::try_parse_from(["tutti", "jobs", "list", "--status", "lost"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("queued, running, done, failed"), "{err}");
+    }
+
+    #[test]
+    fn times_print_as_utc_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00Z");
+        assert_eq!(format_time(1_709_210_096_000), "2024-02-29 12:34:56Z");
+    }
+}

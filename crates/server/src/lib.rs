@@ -1,0 +1,19 @@
+//! The `tutti` program: reads the settings, connects the database and blob store, composes
+//! every crate's routes into one server (with health checks, metrics, TLS and tracing),
+//! runs the job workers beside it, and offers the operator's command line (`migrate`,
+//! `config`, `admin …`, `jobs …`).
+//!
+//! It is also a library so integration tests can start the real server in-process with
+//! [`app::spawn_for_tests`] and talk HTTP to it.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod metrics;
+pub mod serve;
+pub mod telemetry;
+pub mod tls;
+
+pub use app::{App, Running, spawn_for_tests};
+pub use config::Settings;

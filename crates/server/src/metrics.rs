@@ -1,0 +1,118 @@
+//! Prometheus metrics at `/metrics`: request counts and latencies per route, the job
+//! queue's size per status, and whatever the other crates record through the `metrics`
+//! facade (blob bytes written, jobs completed and failed …).
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tutti_store::Queue;
+
+const DURATION_METRIC: &str = "tutti_http_request_duration_seconds";
+
+/// Latency buckets, in seconds, from a cached page to a slow upload.
+const DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process-wide recorder. A process has one global recorder while tests start several
+/// servers, so the first call installs it and the rest share it.
+pub fn handle() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(DURATION_METRIC.into()), DURATION_BUCKETS)
+                .expect("the bucket list is not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("another metrics recorder is installed; /metrics will be empty");
+            }
+            // Histograms are folded into their buckets on upkeep; doing it off the request
+            // path keeps memory flat between scrapes.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                })
+                .expect("spawn the metrics upkeep thread");
+            handle
+        })
+        .clone()
+}
+
+/// `/metrics`, reading the queue's counts at scrape time so the gauge is never stale.
+pub fn router(queue: Queue) -> Router {
+    let handle = handle();
+    Router::new()
+        .route("/metrics", get(scrape))
+        .with_state((handle, queue))
+}
+
+async fn scrape(State((handle, queue)): State<(PrometheusHandle, Queue)>) -> Response {
+    match queue.counts().await {
+        Ok(counts) => {
+            for (status, n) in counts {
+                metrics::gauge!("tutti_jobs", "status" => status.as_str()).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not count jobs for /metrics"),
+    }
+    let mut response = handle.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+/// The route template a request matched, carried from the inner routing layer (where
+/// axum knows it) to [`track`] (which also sees requests no route matched).
+#[derive(Clone)]
+struct Route(MatchedPath);
+
+/// Route-level layer: remembers which route answered.
+pub async fn mark_route(request: Request, next: Next) -> Response {
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(request).await;
+    if let Some(path) = matched {
+        response.extensions_mut().insert(Route(path));
+    }
+    response
+}
+
+/// Outermost layer: counts every request and its duration, by method, route and status.
+/// Labels use the route template, never the raw path, so ids do not multiply series.
+pub async fn track(request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_owned();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    let route = response
+        .extensions()
+        .get::<Route>()
+        .map(|r| r.0.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(
+        "tutti_http_requests_total",
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status
+    )
+    .increment(1);
+    metrics::histogram!(DURATION_METRIC, "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    response
+}
