@@ -1,0 +1,201 @@
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode, redirect};
+use serde_json::Value;
+use tutti_accounts::admin::{self, Actor};
+use tutti_accounts::{Platform, Role};
+use tutti_server::Settings;
+use tutti_server::app::{Running, spawn_for_tests};
+use tutti_store::testing::{TestBlobs, TestDb};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A running server and what it stands on.
+pub struct TestApp {
+    pub running: Option<Running>,
+    pub base: String,
+    _db: TestDb,
+    _blobs: TestBlobs,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    let blobs = TestBlobs::new();
+    let mut settings = Settings::with_data_dir(dir.path());
+    settings.database_url = db.url.clone();
+    settings.blob_url = blobs.location.clone();
+    settings.blob_options = blobs.options.clone();
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.public_url = "http://127.0.0.1:0".parse().unwrap();
+    adjust(&mut settings);
+    let running = spawn_for_tests(settings).await.expect("server starts");
+    let base = running.url.as_str().trim_end_matches('/').to_string();
+    TestApp {
+        running: Some(running),
+        base,
+        _db: db,
+        _blobs: blobs,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn platform(&self) -> &Platform {
+        &self.running.as_ref().unwrap().app.platform
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A browser-like client with no session: keeps cookies, does not follow redirects.
+    pub fn anonymous(&self) -> Browser {
+        Browser {
+            base: self.base.clone(),
+            client: Client::builder()
+                .cookie_store(true)
+                .redirect(redirect::Policy::none())
+                .build()
+                .unwrap(),
+            csrf: String::new(),
+        }
+    }
+
+    /// Makes an account with a password and the given roles.
+    pub async fn user(&self, email: &str, roles: &[Role]) {
+        admin::create_user(
+            self.platform(),
+            email,
+            "",
+            Some(PASSWORD),
+            roles,
+            Actor::Cli,
+        )
+        .await
+        .expect("create user");
+    }
+
+    /// A signed-in browser for a new account with these roles.
+    pub async fn signed_in(&self, email: &str, roles: &[Role]) -> Browser {
+        self.user(email, roles).await;
+        let mut browser = self.anonymous();
+        browser.sign_in(email, PASSWORD).await;
+        browser
+    }
+
+    pub async fn token(&self, email: &str, scope: tutti_accounts::TokenScope) -> String {
+        admin::create_token(self.platform(), email, "test", scope)
+            .await
+            .expect("create token")
+    }
+}
+
+/// One browser: a cookie jar and the CSRF token of its session.
+pub struct Browser {
+    pub base: String,
+    pub client: Client,
+    pub csrf: String,
+}
+
+impl Browser {
+    pub async fn sign_in(&mut self, email: &str, password: &str) {
+        let response = self
+            .form("/login", &[("email", email), ("password", password)])
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in redirects"
+        );
+        let profile = self.get("/profile").await;
+        assert_eq!(profile.status(), StatusCode::OK);
+        let html = profile.text().await.unwrap();
+        self.csrf = csrf_of(&html).expect("signed-in pages carry a CSRF token");
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .header("accept", "text/html,application/xhtml+xml")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.unwrap()
+    }
+
+    /// Posts a form as a page would, with the session's CSRF token.
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let mut fields: Vec<(&str, &str)> = fields.to_vec();
+        if !self.csrf.is_empty() {
+            fields.push(("csrf", &self.csrf));
+        }
+        self.request(Method::POST, path)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Calls the JSON API as a page's script would: session cookie plus CSRF header.
+    pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+/// A script's client holding an API token.
+pub fn with_token(token: &str) -> Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    Client::builder()
+        .default_headers(headers)
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn csrf_of(html: &str) -> Option<String> {
+    let at = html.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
+    let end = html[at..].find('"')?;
+    Some(html[at..at + end].to_string()).filter(|t| !t.is_empty())
+}
+
+/// Asserts a response is a problem document with this status, returning it.
+pub async fn problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status, "status of {}", response.url());
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        content_type,
+        "application/problem+json",
+        "{}",
+        response.url()
+    );
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:tutti:problem:")
+    );
+    assert!(!body["detail"].as_str().unwrap().is_empty());
+    assert_eq!(body["status"], status.as_u16());
+    body
+}

@@ -1,0 +1,13 @@
+//! The platform's stories told over HTTP against the real server, started in-process on a
+//! free port with a fresh database and blob store: SQLite and a local folder by default,
+//! PostgreSQL and S3 when `TUTTI_TEST_DATABASE_URL` / `TUTTI_TEST_BLOB_URL` name them.
+
+mod helpers;
+
+mod accounts;
+mod errors;
+mod jobs;
+mod operations;
+mod pages;
+mod roles;
+mod tokens;
