@@ -132,3 +132,41 @@ pub fn router(platform: Platform) -> (axum::Router, utoipa::openapi::OpenApi) {
 pub fn register_jobs(worker: Worker, platform: &Platform) -> Worker {
     worker.register(mail::SEND_MAIL, mail::SendMail(platform.mailer.clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_english_message_has_a_hebrew_translation() {
+        let ids = |source: &str| -> Vec<String> {
+            source
+                .lines()
+                .filter_map(|l| l.split_once(" = ").map(|(id, _)| id.trim().to_string()))
+                .filter(|id| !id.starts_with('#') && !id.is_empty())
+                .collect()
+        };
+        let english = ids(super::MESSAGES[0].1);
+        let hebrew = ids(super::MESSAGES[1].1);
+        for id in &english {
+            assert!(hebrew.contains(id), "{id} has no Hebrew translation");
+        }
+        assert_eq!(
+            english.len(),
+            hebrew.len(),
+            "Hebrew has messages English lacks"
+        );
+        // Every message a template asks for exists.
+        let web = tutti_web::Web::builder()
+            .add_messages(super::MESSAGES)
+            .add_templates(super::TEMPLATES)
+            .build();
+        for (_, template) in super::TEMPLATES.iter().chain(tutti_web::render::TEMPLATES) {
+            for part in template.split("t(\"").skip(1) {
+                let id = part.split('"').next().unwrap();
+                if !id.ends_with('-') {
+                    assert!(web.i18n().has("en", id), "template asks for {id}");
+                    assert!(web.i18n().has("he", id), "template asks for {id} in Hebrew");
+                }
+            }
+        }
+    }
+}
