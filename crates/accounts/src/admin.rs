@@ -415,3 +415,23 @@ pub async fn redeem_link(
     tx.commit().await?;
     Ok(user)
 }
+
+/// Tells every administrator about something that needs them (a new account waiting for
+/// roles); held in the outbox like any other mail when there is no SMTP.
+pub async fn notify_admins(
+    p: &Platform,
+    tx: &mut tutti_store::Tx,
+    subject: &str,
+    body: &str,
+    link: &str,
+) -> Result<(), Problem> {
+    let admins: Vec<String> = sqlx::query_scalar(
+        "SELECT g.email FROM role_grants g JOIN users u ON u.email = g.email WHERE g.role = 'admin' ORDER BY g.email",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for admin in admins {
+        p.mailer.send(tx, &admin, subject, body, Some(link)).await?;
+    }
+    Ok(())
+}

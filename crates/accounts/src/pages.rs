@@ -345,6 +345,12 @@ async fn oidc_account(p: &Platform, claims: &crate::oidc::Claims) -> Result<User
                 },
             )
             .await?;
+            let link = p.settings.link("/admin/users");
+            let body = format!(
+                "{name} <{email}> created an account by signing in through {}.\n\nGrant them roles at {link}\n",
+                claims.issuer
+            );
+            admin::notify_admins(p, &mut tx, "New account on Tutti", &body, &link).await?;
             user
         }
     };

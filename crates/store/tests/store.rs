@@ -233,3 +233,55 @@ async fn a_background_worker_runs_jobs_as_they_arrive_and_stops_cleanly() {
         .unwrap();
     assert_eq!(runs, 10);
 }
+
+#[tokio::test]
+async fn several_workers_on_one_queue_never_run_a_job_twice() {
+    let (_t, db) = migrated().await;
+    let enqueuer = Queue::new(db.clone());
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        ids.push(
+            enqueuer
+                .enqueue(NewJob::new(SELFTEST, &serde_json::json!({"sleep_ms": 5})).unwrap())
+                .await
+                .unwrap(),
+        );
+    }
+    // Four workers with their own queue handles, as four processes would have.
+    let stop = CancellationToken::new();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            Worker::new(Queue::new(db.clone()))
+                .register(SELFTEST, SelfTest(db.clone()))
+                .concurrency(3)
+                .poll_every(Duration::from_millis(20))
+                .spawn(stop.clone())
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while enqueuer.counts().await.unwrap()[&JobStatus::Done] < 40 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "jobs did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let runs: Vec<(String, i64)> =
+        sqlx::query_as("SELECT job_id, COUNT(*) FROM job_selftest_runs GROUP BY job_id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(runs.len(), 40);
+    assert!(runs.iter().all(|(_, n)| *n == 1), "{runs:?}");
+    for id in ids {
+        assert_eq!(
+            enqueuer.get(&id).await.unwrap().unwrap().attempts,
+            1,
+            "claimed once"
+        );
+    }
+}
