@@ -207,20 +207,21 @@ pub struct Session {
 }
 
 /// Opens a session; returns the cookie value, the only copy of the session's secret.
-pub async fn create_session<'c>(
-    e: impl Executor<'c, Database = Any>,
-    user_id: &str,
-    days: i64,
-) -> Result<String> {
+/// Expired sessions are swept here, where sessions are made, so they never pile up.
+pub async fn create_session(db: &Db, user_id: &str, days: i64) -> Result<String> {
     let secret = random_secret("");
     let now = now_ms();
+    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        .bind(now)
+        .execute(db.pool())
+        .await?;
     sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(hash_secret(&secret))
         .bind(user_id)
         .bind(random_secret(""))
         .bind(now)
         .bind(now + days.max(1) * 86_400_000)
-        .execute(e)
+        .execute(db.pool())
         .await?;
     Ok(secret)
 }

@@ -194,7 +194,7 @@ async fn login(
 
 /// Opens a session for `user` and sends the browser on to `next`.
 async fn sign_in(p: &Platform, user: &User, method: &str, next: &str) -> Result<Response, Problem> {
-    let secret = db::create_session(p.db.pool(), &user.id, p.settings.session_days).await?;
+    let secret = db::create_session(&p.db, &user.id, p.settings.session_days).await?;
     db::audit(
         p.db.pool(),
         db::AuditEntry {
