@@ -20,8 +20,9 @@ pub const SEND_MAIL: &str = "mail.send";
 /// Where and as whom to send mail.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SmtpSettings {
-    /// `smtp://user:pass@host:587` (STARTTLS when offered; add `?tls=required` to insist)
-    /// or `smtps://…:465` for implicit TLS.
+    /// `smtp://user:pass@host:587` (STARTTLS, required whenever the URL holds
+    /// credentials), `smtps://…:465` for TLS from the start, or `smtp://host:25` for a
+    /// credential-less relay on a trusted network (plain unless `?tls=required`).
     pub url: String,
     /// The sender, e.g. `Tutti <tutti@example.org>`.
     pub from: String,
@@ -67,7 +68,7 @@ impl Mailer {
     pub fn new(db: Db, queue: Queue, smtp: Option<SmtpSettings>) -> Result<Mailer, Problem> {
         let smtp = smtp
             .map(|s| {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&s.url)
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&require_tls_for_credentials(&s.url))
                     .map_err(|e| {
                         Problem::invalid("smtp.url", format!("The SMTP URL is not usable: {e}."))
                     })?
@@ -202,6 +203,22 @@ impl Mailer {
     }
 }
 
+/// lettre sends `smtp://` URLs in the clear unless told otherwise; a password must never
+/// travel that way, so a URL with credentials and no `tls` choice gets STARTTLS required.
+fn require_tls_for_credentials(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url)
+            if url.scheme() == "smtp"
+                && !url.username().is_empty()
+                && !url.query_pairs().any(|(k, _)| k == "tls") =>
+        {
+            url.query_pairs_mut().append_pair("tls", "required");
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct SendPayload {
     outbox_id: String,
@@ -216,5 +233,30 @@ impl JobHandler for SendMail {
         let payload: SendPayload = run.payload()?;
         self.0.deliver(&payload.outbox_id).await?;
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::require_tls_for_credentials;
+
+    #[test]
+    fn credentials_never_travel_in_the_clear() {
+        assert_eq!(
+            require_tls_for_credentials("smtp://u:p@mail.example.org:587"),
+            "smtp://u:p@mail.example.org:587?tls=required"
+        );
+        assert_eq!(
+            require_tls_for_credentials("smtp://u:p@mail.example.org:587?tls=opportunistic"),
+            "smtp://u:p@mail.example.org:587?tls=opportunistic"
+        );
+        assert_eq!(
+            require_tls_for_credentials("smtp://127.0.0.1:2525"),
+            "smtp://127.0.0.1:2525"
+        );
+        assert_eq!(
+            require_tls_for_credentials("smtps://u:p@mail.example.org"),
+            "smtps://u:p@mail.example.org"
+        );
     }
 }

@@ -69,7 +69,8 @@ fn default_oidc_scopes() -> Vec<String> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
-    /// `smtp://user:pass@host:port` (STARTTLS) or `smtps://…` (TLS from the start).
+    /// `smtp://user:pass@host:port` (STARTTLS, required when there are credentials),
+    /// `smtps://…` (TLS from the start), or `smtp://host:port` for a plain local relay.
     pub url: String,
     /// The sender address, e.g. `Tutti <tutti@example.org>`.
     pub from: String,

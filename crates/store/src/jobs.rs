@@ -20,6 +20,7 @@ use serde::Serialize;
 use sqlx::AssertSqlSafe;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::db::{Backend, Db, Tx};
 use crate::error::{Result, StoreError};
@@ -511,12 +512,15 @@ impl Worker {
     }
 
     async fn execute(&self, job: Job) -> Result<()> {
+        let span =
+            tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
+        self.execute_in_span(job).instrument(span).await
+    }
+
+    async fn execute_in_span(&self, job: Job) -> Result<()> {
         let Some(handler) = self.handlers.get(&job.kind).cloned() else {
             return Ok(());
         };
-        let span =
-            tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
-        let _enter = span.enter();
         let run = Arc::new(JobRun {
             job,
             worker_id: self.id.clone(),
