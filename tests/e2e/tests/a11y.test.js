@@ -1,4 +1,5 @@
-// axe-core on every page, signed in as admin, in the light and the dark colour scheme.
+// axe-core on every page (the listed ones and those they link to), signed in as admin, in
+// the light and the dark colour scheme.
 // Fails on violations of impact "serious" or "critical".
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,6 +8,9 @@ import { axeViolations, pageLinks, signInLocal, visit } from '../lib/pages.js';
 
 const PAGES = ['/', '/profile', '/admin/users', '/admin/jobs', '/admin/audit'];
 const SCHEMES = ['light', 'dark'];
+// Links not followed: signing out, sign-in flows, machine endpoints, assets.
+const SKIP = /^\/(logout|login|auth|api|rest|assets|metrics|healthz|readyz)(\/|$)/;
+const MAX_PAGES = 40;
 
 let env;
 let studioPages = [];
@@ -34,15 +38,24 @@ for (const scheme of SCHEMES) {
     await context.close();
   });
 
-  test(`axe: pages signed in as admin (${scheme})`, { timeout: 180_000 }, async (t) => {
+  test(`axe: pages signed in as admin (${scheme})`, { timeout: 300_000 }, async (t) => {
     const context = await newContext(env.browser, { colorScheme: scheme });
     const page = await context.newPage();
     await signInLocal(page, env);
-    const pages = [...PAGES, ...studioPages.filter((p) => !PAGES.includes(p))];
-    for (const path of pages) {
+    // The listed pages, then every page they link to (the admin tabs, ready studios…).
+    const queue = [...PAGES, ...studioPages];
+    const seen = new Set(queue);
+    while (queue.length) {
+      const path = queue.shift();
       await t.test(path, async (st) => {
         await withArtifacts(st, env, page, async () => {
           await visit(page, env, path);
+          for (const link of await pageLinks(page, env)) {
+            if (!seen.has(link) && !SKIP.test(link) && seen.size < MAX_PAGES) {
+              seen.add(link);
+              queue.push(link);
+            }
+          }
           const v = await axeViolations(page);
           assert.deepEqual(v, [], `${path} (${scheme}): serious/critical axe violations:\n${v.join('\n')}`);
         });
