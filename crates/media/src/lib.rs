@@ -1,0 +1,19 @@
+//! Tutti's media engine: everything the studios do to audio and pictures, as a pure
+//! library over byte slices, readers and writers (no database, no HTTP). Probe a file,
+//! decode any format users bring to interleaved `f32` PCM in constant memory, join
+//! recorded chunks, resample and remix, encode to archive and web formats from a shared
+//! preset table, analyse loudness and quality, draw waveforms, write and read WebVTT, and
+//! make cover-art variants.
+//!
+//! Audio flows as blocks of interleaved samples from a [`PcmSource`] to one or more
+//! [`PcmSink`]s, so a file is decoded once however many outputs and analyses it feeds,
+//! and nothing holds a whole file in memory.
+
+pub mod error;
+pub mod pcm;
+
+pub use error::MediaError;
+pub use pcm::{AudioSpec, PcmSink, PcmSource};
+
+/// Results of this crate.
+pub type Result<T, E = MediaError> = std::result::Result<T, E>;
