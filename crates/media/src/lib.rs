@@ -9,7 +9,10 @@
 //! [`PcmSink`]s, so a file is decoded once however many outputs and analyses it feeds,
 //! and nothing holds a whole file in memory.
 
+pub mod decode;
 pub mod error;
+pub mod probe;
+pub mod resample;
 pub mod pcm;
 
 pub use error::MediaError;

@@ -1,0 +1,370 @@
+//! Decoding any audio users bring to interleaved `f32`, one packet at a time: symphonia
+//! demuxes every container (WAV, AIFF, FLAC, MP3, MP4/M4A, Ogg, Matroska/WebM, CAF) and
+//! decodes most codecs; Opus, which symphonia lacks, goes to libopus. Browser WebM with
+//! unknown sizes and no cues decodes to its end because we never seek.
+//!
+//! Hostile input is bounded: specs are checked against [`crate::pcm`] limits, decoding
+//! stops with [`MediaError::Limit`] past [`DecodeLimits::max_seconds`], and a stream where
+//! most packets fail is refused rather than returned as noise.
+
+use std::fs::File;
+use std::io::Cursor;
+use std::path::Path;
+
+use symphonia::core::codecs::CodecParameters;
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::meta::MetadataOptions;
+
+use crate::pcm::{AudioSpec, PcmSource};
+use crate::{MediaError, Result};
+
+/// Bounds on what one decode may cost.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeLimits {
+    /// Longest audio we decode; a tiny file claiming more is a decompression bomb.
+    pub max_seconds: f64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_seconds: 12.0 * 3600.0,
+        }
+    }
+}
+
+enum Codec {
+    Symphonia(Box<dyn AudioDecoder>),
+    Opus {
+        decoder: opus::Decoder,
+        channels: usize,
+        /// Samples per channel still to drop at the start (the encoder's pre-skip).
+        skip: usize,
+    },
+}
+
+/// A decoding stream over one audio track; a [`PcmSource`].
+pub struct Decoder {
+    reader: Box<dyn FormatReader>,
+    track_id: u32,
+    codec: Codec,
+    spec: AudioSpec,
+    container: String,
+    codec_name: String,
+    bits_per_sample: Option<u32>,
+    total_frames: Option<u64>,
+    block: Vec<f32>,
+    decoded_frames: u64,
+    max_frames: u64,
+    packets: u64,
+    bad_packets: u64,
+    truncated: bool,
+    done: bool,
+}
+
+/// Largest Opus packet duration: 120 ms at 48 kHz.
+const OPUS_MAX_FRAMES: usize = 5760;
+
+impl Decoder {
+    /// Opens a file, using its extension as a hint (the content decides).
+    pub fn open_path(path: &Path) -> Result<Decoder> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        if len == 0 {
+            return Err(MediaError::Empty(format!(
+                "{} has no bytes",
+                path.display()
+            )));
+        }
+        let ext = path.extension().and_then(|e| e.to_str());
+        Decoder::open(Box::new(file), ext, DecodeLimits::default())
+    }
+
+    /// Opens bytes in memory (uploads, tests, fuzzing).
+    pub fn open_bytes(bytes: Vec<u8>, ext: Option<&str>) -> Result<Decoder> {
+        if bytes.is_empty() {
+            return Err(MediaError::Empty("no bytes were given".into()));
+        }
+        Decoder::open(Box::new(Cursor::new(bytes)), ext, DecodeLimits::default())
+    }
+
+    pub fn open(
+        source: Box<dyn MediaSource>,
+        ext: Option<&str>,
+        limits: DecodeLimits,
+    ) -> Result<Decoder> {
+        let mss = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = ext {
+            hint.with_extension(ext);
+        }
+        let reader = symphonia::default::get_probe()
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+            .map_err(|e| match e {
+                SymError::IoError(_) => MediaError::Unsupported(
+                    "no audio format was recognised in this file (is it audio at all?)".into(),
+                ),
+                other => unsupported(other),
+            })?;
+        Decoder::from_reader(reader, limits)
+    }
+
+    fn from_reader(reader: Box<dyn FormatReader>, limits: DecodeLimits) -> Result<Decoder> {
+        let container = reader.format_info().short_name.to_string();
+        let track = reader
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| MediaError::Empty(format!("the {container} file has no audio track")))?;
+        let track_id = track.id;
+        let total_frames = track.num_frames;
+        let Some(CodecParameters::Audio(params)) = track.codec_params.clone() else {
+            return Err(MediaError::Unsupported(
+                "the audio track has no codec parameters".into(),
+            ));
+        };
+        let channels = params
+            .channels
+            .as_ref()
+            .map(|c| c.count() as u16)
+            .ok_or_else(|| {
+                MediaError::Corrupt("the audio track does not say how many channels it has".into())
+            })?;
+        let bits_per_sample = params.bits_per_sample;
+        let (codec, spec, codec_name) = if params.codec == CODEC_ID_OPUS {
+            let spec = AudioSpec::new(48_000, channels)?;
+            let layout = match channels {
+                1 => opus::Channels::Mono,
+                2 => opus::Channels::Stereo,
+                n => {
+                    return Err(MediaError::Unsupported(format!(
+                        "Opus with {n} channels (multistream) is not supported; use mono or stereo"
+                    )));
+                }
+            };
+            let decoder = opus::Decoder::new(48_000, layout)
+                .map_err(|e| MediaError::Corrupt(format!("cannot start the Opus decoder: {e}")))?;
+            let skip = params
+                .extra_data
+                .as_deref()
+                .filter(|head| head.len() >= 12 && head.starts_with(b"OpusHead"))
+                .map(|head| u16::from_le_bytes([head[10], head[11]]) as usize)
+                .unwrap_or(0);
+            (
+                Codec::Opus {
+                    decoder,
+                    channels: channels as usize,
+                    skip,
+                },
+                spec,
+                "opus".to_string(),
+            )
+        } else {
+            let rate = params.sample_rate.ok_or_else(|| {
+                MediaError::Corrupt("the audio track does not say its sample rate".into())
+            })?;
+            let spec = AudioSpec::new(rate, channels)?;
+            let registry = symphonia::default::get_codecs();
+            let name = registry
+                .get_audio_decoder(params.codec)
+                .map(|d| d.codec.info.short_name.to_string())
+                .unwrap_or_else(|| format!("{:?}", params.codec));
+            let decoder = registry
+                .make_audio_decoder(&params, &AudioDecoderOptions::default())
+                .map_err(unsupported)?;
+            (Codec::Symphonia(decoder), spec, name)
+        };
+        let max_frames = (limits.max_seconds * spec.sample_rate as f64) as u64;
+        if total_frames.is_some_and(|n| n > max_frames) {
+            return Err(MediaError::Limit(format!(
+                "the file says it lasts {:.0} hours; the limit is {:.0} hours",
+                spec.seconds(total_frames.unwrap_or(0)) / 3600.0,
+                limits.max_seconds / 3600.0
+            )));
+        }
+        Ok(Decoder {
+            reader,
+            track_id,
+            codec,
+            spec,
+            container,
+            codec_name,
+            bits_per_sample,
+            total_frames,
+            block: Vec::with_capacity(OPUS_MAX_FRAMES * channels as usize),
+            decoded_frames: 0,
+            max_frames,
+            packets: 0,
+            bad_packets: 0,
+            truncated: false,
+            done: false,
+        })
+    }
+
+    /// The container's short name (`wav`, `flac`, `ogg`, `mkv` …).
+    pub fn container(&self) -> &str {
+        &self.container
+    }
+
+    /// The codec's short name (`pcm_s16le`, `flac`, `opus` …).
+    pub fn codec(&self) -> &str {
+        &self.codec_name
+    }
+
+    pub fn bits_per_sample(&self) -> Option<u32> {
+        self.bits_per_sample
+    }
+
+    /// Frames decoded so far.
+    pub fn decoded_frames(&self) -> u64 {
+        self.decoded_frames
+    }
+
+    /// Whether the data ended in the middle of a packet (an upload cut short); what came
+    /// before was decoded.
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// The container, for metadata and cover art.
+    pub fn reader_mut(&mut self) -> &mut dyn FormatReader {
+        self.reader.as_mut()
+    }
+
+    fn decode_next(&mut self) -> Result<bool> {
+        loop {
+            let packet = match self.reader.next_packet() {
+                Ok(Some(packet)) => packet,
+                Ok(None) => return Ok(false),
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    self.truncated = self.decoded_frames > 0;
+                    if self.decoded_frames == 0 {
+                        return Err(MediaError::Corrupt(
+                            "the file ends before any audio: the upload may have been cut off"
+                                .into(),
+                        ));
+                    }
+                    return Ok(false);
+                }
+                Err(SymError::ResetRequired) => return Ok(false),
+                Err(e) => return Err(corrupt(e)),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            self.packets += 1;
+            let decoded = match &mut self.codec {
+                Codec::Symphonia(decoder) => match decoder.decode(&packet) {
+                    Ok(buffer) => {
+                        buffer.copy_to_vec_interleaved(&mut self.block);
+                        true
+                    }
+                    Err(SymError::DecodeError(_)) => false,
+                    Err(e) => return Err(corrupt(e)),
+                },
+                Codec::Opus {
+                    decoder,
+                    channels,
+                    skip,
+                } => {
+                    self.block.resize(OPUS_MAX_FRAMES * *channels, 0.0);
+                    match decoder.decode_float(&packet.data, &mut self.block, false) {
+                        Ok(frames) => {
+                            self.block.truncate(frames * *channels);
+                            let drop = (*skip).min(frames);
+                            if drop > 0 {
+                                self.block.drain(..drop * *channels);
+                                *skip -= drop;
+                            }
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                }
+            };
+            if !decoded {
+                self.bad_packets += 1;
+                if self.bad_packets > 8 && self.bad_packets * 2 > self.packets {
+                    return Err(MediaError::Corrupt(format!(
+                        "{} of {} packets could not be decoded: the file is damaged",
+                        self.bad_packets, self.packets
+                    )));
+                }
+                continue;
+            }
+            // Clamp decoder output into range; a corrupt stream must not smuggle NaN or
+            // infinities into encoders and meters.
+            for s in &mut self.block {
+                if !s.is_finite() {
+                    *s = 0.0;
+                }
+            }
+            let frames = (self.block.len() / self.spec.channels as usize) as u64;
+            self.decoded_frames += frames;
+            if self.decoded_frames > self.max_frames {
+                return Err(MediaError::Limit(format!(
+                    "the audio goes on past the {:.0}-hour limit",
+                    self.max_frames as f64 / self.spec.sample_rate as f64 / 3600.0
+                )));
+            }
+            if frames > 0 {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+impl PcmSource for Decoder {
+    fn spec(&self) -> AudioSpec {
+        self.spec
+    }
+
+    fn read(&mut self) -> Result<Option<&[f32]>> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.decode_next()? {
+            Ok(Some(&self.block))
+        } else {
+            self.done = true;
+            Ok(None)
+        }
+    }
+
+    fn total_frames(&self) -> Option<u64> {
+        self.total_frames
+    }
+}
+
+fn unsupported(e: SymError) -> MediaError {
+    match e {
+        SymError::Unsupported(what) => MediaError::Unsupported(format!(
+            "this file uses something we cannot read ({what}); convert it to WAV, FLAC or MP3"
+        )),
+        SymError::LimitError(what) => {
+            MediaError::Limit(format!("the file exceeds a safety limit ({what})"))
+        }
+        other => corrupt(other),
+    }
+}
+
+fn corrupt(e: SymError) -> MediaError {
+    match e {
+        SymError::IoError(e) => MediaError::Io(e),
+        SymError::LimitError(what) => {
+            MediaError::Limit(format!("the file exceeds a safety limit ({what})"))
+        }
+        SymError::Unsupported(what) => {
+            MediaError::Unsupported(format!("unsupported feature: {what}"))
+        }
+        other => MediaError::Corrupt(format!("the file is damaged: {other}")),
+    }
+}
