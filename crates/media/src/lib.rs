@@ -9,11 +9,14 @@
 //! [`PcmSink`]s, so a file is decoded once however many outputs and analyses it feeds,
 //! and nothing holds a whole file in memory.
 
+pub mod analyse;
 pub mod decode;
 pub mod error;
+pub mod pcm;
 pub mod probe;
 pub mod resample;
-pub mod pcm;
+pub mod vtt;
+pub mod waveform;
 
 pub use error::MediaError;
 pub use pcm::{AudioSpec, PcmSink, PcmSource};
