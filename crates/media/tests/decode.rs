@@ -6,7 +6,7 @@ use std::process::Command;
 
 use tutti_media::MediaError;
 use tutti_media::decode::Decoder;
-use tutti_media::pcm::{PcmSource, read_all};
+use tutti_media::pcm::read_all;
 use tutti_media::probe::probe_path;
 
 /// Runs ffmpeg, failing the test with its message when it fails.
