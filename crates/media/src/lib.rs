@@ -12,6 +12,7 @@
 pub mod analyse;
 pub mod decode;
 pub mod error;
+pub mod image;
 pub mod pcm;
 pub mod probe;
 pub mod resample;
