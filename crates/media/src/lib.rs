@@ -10,6 +10,7 @@
 //! and nothing holds a whole file in memory.
 
 pub mod analyse;
+pub mod concat;
 pub mod decode;
 pub mod error;
 pub mod image;
