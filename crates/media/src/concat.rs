@@ -1263,6 +1263,7 @@ fn walk_ogg(b: &mut Bytes, counter: &mut Counter) -> Walk<Option<u64>> {
     let mut stream: Option<(u32, bool, u64)> = None;
     let mut packets = 0u64;
     let mut inside = false;
+    let mut end_granule = None;
     loop {
         let at = b.pos;
         if at >= len {
@@ -1309,6 +1310,12 @@ fn walk_ogg(b: &mut Bytes, counter: &mut Counter) -> Walk<Option<u64>> {
         if serial != wanted {
             continue;
         }
+        if opus && kind & 0x04 != 0 {
+            // The last page's granule position is where the audio really ends; the
+            // encoder padded the final packet past it.
+            let granule = u64::from_le_bytes(page[6..14].try_into().expect("8 bytes"));
+            end_granule = Some(granule);
+        }
         inside &= kind & 0x01 != 0;
         let mut offset = header;
         for i in 0..segments {
@@ -1325,6 +1332,9 @@ fn walk_ogg(b: &mut Bytes, counter: &mut Counter) -> Walk<Option<u64>> {
             inside = lace == 255;
             offset += lace;
         }
+    }
+    if let Some(granule) = end_granule {
+        counter.total = counter.total.min(granule);
     }
     Ok(match stream {
         Some((_, true, preskip)) => Some(preskip),

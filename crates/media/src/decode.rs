@@ -278,11 +278,20 @@ impl Decoder {
                     self.block.resize(OPUS_MAX_FRAMES * *channels, 0.0);
                     match decoder.decode_float(&packet.data, &mut self.block, false) {
                         Ok(frames) => {
-                            self.block.truncate(frames * *channels);
-                            let drop = (*skip).min(frames);
+                            // Ogg's demuxer already turns pre-skip and end padding into
+                            // packet trims; Matroska's does not, so OpusHead's pre-skip
+                            // is applied by hand there.
+                            let trim_start = packet.trim_start.get() as usize;
+                            if trim_start > 0 {
+                                *skip = 0;
+                            }
+                            let trim_end = (packet.trim_end.get() as usize).min(frames);
+                            let keep = frames - trim_end;
+                            self.block.truncate(keep * *channels);
+                            let drop = (trim_start + *skip).min(keep);
                             if drop > 0 {
                                 self.block.drain(..drop * *channels);
-                                *skip -= drop;
+                                *skip = skip.saturating_sub(drop);
                             }
                             true
                         }

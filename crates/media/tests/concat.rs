@@ -312,10 +312,11 @@ fn firefox_style_ogg_chunks_join_with_exact_boundaries() {
     let ogg = recording("ogg", 6);
     let reference = decode_bytes(&ogg, "ogg");
     let (pages, packets, preskip) = ogg_pages(&ogg);
-    assert_eq!(
-        packets.iter().map(|p| p.1).sum::<u64>() - preskip,
-        reference.len() as u64
-    );
+    // The decoder stops where the last page's granule says the audio ends, inside the
+    // final (padded) packet.
+    let padded = packets.iter().map(|p| p.1).sum::<u64>() - preskip;
+    let last = packets.last().unwrap().1;
+    assert!(reference.len() as u64 <= padded && reference.len() as u64 > padded - last);
     assert!(pages.len() > 5, "{} pages", pages.len());
     // At page boundaries (as Firefox cuts) and once in the middle of a page.
     let cuts = vec![pages[2], pages[3], pages[3] + 100, pages[5]];
