@@ -12,9 +12,11 @@
 pub mod analyse;
 pub mod concat;
 pub mod decode;
+pub mod encode;
 pub mod error;
 pub mod image;
 pub mod pcm;
+pub mod presets;
 pub mod probe;
 pub mod resample;
 pub mod vtt;
