@@ -111,8 +111,10 @@ impl Decoder {
                 MetadataOptions::default(),
             )
             .map_err(|e| match e {
-                SymError::IoError(_) => MediaError::Unsupported(
-                    "no audio format was recognised in this file (is it audio at all?)".into(),
+                SymError::IoError(_) | SymError::Unsupported(_) => MediaError::Unsupported(
+                    "no audio format was recognised in this file (is it audio at all?); \
+                     we read WAV, AIFF, FLAC, MP3, AAC/M4A, Ogg Vorbis/Opus, WebM/Matroska and CAF"
+                        .into(),
                 ),
                 other => unsupported(other),
             })?;

@@ -19,6 +19,7 @@ pub mod pcm;
 pub mod presets;
 pub mod probe;
 pub mod resample;
+pub mod transcode;
 pub mod vtt;
 pub mod waveform;
 

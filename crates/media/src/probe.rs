@@ -68,7 +68,10 @@ fn probe(mut decoder: Decoder) -> Result<ProbeInfo> {
         }
     };
     let spec = decoder.spec();
-    let (frames, source) = match decoder.total_frames() {
+    // Ogg Opus headers count the encoder's pre-skip in their length, so Opus is always
+    // counted by decoding (cheap next to the certainty).
+    let header_frames = decoder.total_frames().filter(|_| decoder.codec() != "opus");
+    let (frames, source) = match header_frames {
         Some(frames) => (frames, "header"),
         None => {
             while decoder.read()?.is_some() {}

@@ -60,6 +60,9 @@ pub enum Command {
     /// Inspect and drive the background job queue.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Probe, transcode, analyse and draw audio files with the media engine.
+    #[command(subcommand)]
+    Media(crate::media_cli::MediaCommand),
 }
 
 #[derive(Debug, Args)]
@@ -196,9 +199,17 @@ impl Cli {
 
 /// Runs one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = cli.settings()?;
-    crate::telemetry::init(settings.log_format);
+    let settings = cli.settings();
     match cli.command {
+        // The media tools work on files alone: bad server settings must not stop them.
+        Command::Media(command) => crate::media_cli::run(command).await,
+        command => run_with_settings(command, settings?).await,
+    }
+}
+
+async fn run_with_settings(command: Command, settings: Settings) -> anyhow::Result<()> {
+    crate::telemetry::init(settings.log_format);
+    match command {
         Command::Serve(_) => serve(&settings).await,
         Command::Migrate => {
             let db = Db::connect(&settings.database_url).await?;
@@ -223,6 +234,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.db.close().await;
             result
         }
+        Command::Media(command) => crate::media_cli::run(command).await,
     }
 }
 

@@ -1,7 +1,7 @@
 //! The `tutti` program: reads the settings, connects the database and blob store, composes
 //! every crate's routes into one server (with health checks, metrics, TLS and tracing),
 //! runs the job workers beside it, and offers the operator's command line (`migrate`,
-//! `config`, `admin …`, `jobs …`).
+//! `config`, `admin …`, `jobs …`, `media …`).
 //!
 //! It is also a library so integration tests can start the real server in-process with
 //! [`app::spawn_for_tests`] and talk HTTP to it.
@@ -10,6 +10,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod media_cli;
 pub mod metrics;
 pub mod serve;
 pub mod telemetry;

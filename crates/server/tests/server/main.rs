@@ -8,5 +8,6 @@ mod errors;
 mod health;
 mod helpers;
 mod jobs;
+mod media;
 mod metrics;
 mod tls;
