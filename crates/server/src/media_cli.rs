@@ -154,7 +154,11 @@ fn run_blocking(command: MediaCommand) -> anyhow::Result<()> {
             let mut decoder = open(&file)?;
             let mut targets = Vec::new();
             for (name, path) in presets.iter().zip(&outputs) {
-                let preset = *Preset::by_name(name)?;
+                // `archive` keeps a 16-bit master at 16 bits instead of padding it to 24.
+                let bits = decoder
+                    .bits_per_sample()
+                    .and_then(|b| u16::try_from(b).ok());
+                let preset = Preset::by_name(name)?.with_source_depth(bits);
                 let out = File::create(path)
                     .with_context(|| format!("cannot create {}", path.display()))?;
                 targets.push(Target {
