@@ -78,7 +78,8 @@ run_job music-flac-to-mp3-opus-loudness "$ours2" "$ffm2"
   echo "## Media engine vs ffmpeg ($(date -u +%Y-%m-%d), ${MINUTES}-minute inputs, $(nproc) cores)"
   echo
   echo "Command: \`bash bench/media.sh\` (MINUTES=$MINUTES, RUNS=$RUNS). Anchor: $(ffmpeg -version | head -n 1 | cut -d' ' -f1-3),"
-  echo "same encoders and settings (libopus complexity 10, LAME V2, FLAC level 5), one process"
+  echo "the same Opus and MP3 encoders and settings (libopus complexity 10, LAME V2); FLAC is
+ffmpeg's own encoder at level 5 against the pure-Rust flacenc (4096-frame blocks). ffmpeg runs as one process"
   echo "decoding once and writing both outputs. Ratio = tutti / ffmpeg (below 1.0 is faster)."
   echo
   echo "| job | tutti median (s) | ffmpeg median (s) | ratio | tutti peak RSS (MB) | ffmpeg peak RSS (MB) |"
