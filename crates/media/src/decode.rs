@@ -67,6 +67,9 @@ pub struct Decoder {
     done: bool,
 }
 
+/// Largest sample value passed on (+6 dBFS).
+pub const MAX_SAMPLE: f32 = 2.0;
+
 /// Largest Opus packet duration: 120 ms at 48 kHz.
 const OPUS_MAX_FRAMES: usize = 5760;
 
@@ -103,21 +106,22 @@ impl Decoder {
         if let Some(ext) = ext {
             hint.with_extension(ext);
         }
-        let reader = symphonia::default::get_probe()
-            .probe(
+        let reader = contain(|| {
+            symphonia::default::get_probe().probe(
                 &hint,
                 mss,
                 FormatOptions::default(),
                 MetadataOptions::default(),
             )
-            .map_err(|e| match e {
-                SymError::IoError(_) | SymError::Unsupported(_) => MediaError::Unsupported(
-                    "no audio format was recognised in this file (is it audio at all?); \
+        })
+        .map_err(|e| match e {
+            SymError::IoError(_) | SymError::Unsupported(_) => MediaError::Unsupported(
+                "no audio format was recognised in this file (is it audio at all?); \
                      we read WAV, AIFF, FLAC, MP3, AAC/M4A, Ogg Vorbis/Opus, WebM/Matroska and CAF"
-                        .into(),
-                ),
-                other => unsupported(other),
-            })?;
+                    .into(),
+            ),
+            other => unsupported(other),
+        })?;
         Decoder::from_reader(reader, limits)
     }
 
@@ -243,7 +247,8 @@ impl Decoder {
 
     fn decode_next(&mut self) -> Result<bool> {
         loop {
-            let packet = match self.reader.next_packet() {
+            let reader = &mut self.reader;
+            let packet = match contain(|| reader.next_packet()) {
                 Ok(Some(packet)) => packet,
                 Ok(None) => return Ok(false),
                 Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -264,11 +269,12 @@ impl Decoder {
             }
             self.packets += 1;
             let decoded = match &mut self.codec {
-                Codec::Symphonia(decoder) => match decoder.decode(&packet) {
-                    Ok(buffer) => {
-                        buffer.copy_to_vec_interleaved(&mut self.block);
-                        true
-                    }
+                Codec::Symphonia(decoder) => match contain(|| {
+                    decoder
+                        .decode(&packet)
+                        .map(|buffer| buffer.copy_to_vec_interleaved(&mut self.block))
+                }) {
+                    Ok(()) => true,
                     Err(SymError::DecodeError(_)) => false,
                     Err(e) => return Err(corrupt(e)),
                 },
@@ -311,12 +317,15 @@ impl Decoder {
                 }
                 continue;
             }
-            // Clamp decoder output into range; a corrupt stream must not smuggle NaN or
-            // infinities into encoders and meters.
+            // A damaged stream can decode to NaN, infinities or noise far past full
+            // scale (fuzzing found MPEG and AAC garbage at +124 dBFS); none of it may reach
+            // encoders and meters. ±2.0 keeps the real overshoot of lossy decodes.
             for s in &mut self.block {
-                if !s.is_finite() {
-                    *s = 0.0;
-                }
+                *s = if s.is_finite() {
+                    s.clamp(-MAX_SAMPLE, MAX_SAMPLE)
+                } else {
+                    0.0
+                };
             }
             let frames = (self.block.len() / self.spec.channels as usize) as u64;
             self.decoded_frames += frames;
@@ -353,6 +362,15 @@ impl PcmSource for Decoder {
     fn total_frames(&self) -> Option<u64> {
         self.total_frames
     }
+}
+
+/// Runs a symphonia call, turning a panic inside it into a decode error: a damaged file
+/// must never take the process down, even through a bug in a dependency (fuzzing found
+/// one in the MS ADPCM decoder).
+fn contain<T>(f: impl FnOnce() -> Result<T, SymError>) -> Result<T, SymError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(Err(SymError::DecodeError(
+        "the decoder failed on damaged data",
+    )))
 }
 
 fn unsupported(e: SymError) -> MediaError {
