@@ -97,13 +97,9 @@ pub async fn create_user(
         Some(_) => None,
         None => Some(invite_link(p, &mut tx, &email, &actor).await?),
     };
-    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
     db::audit(
         &mut *tx,
-        actor.audit(
-            "user-created",
-            format!("{email} with roles [{}]", roles.join(", ")),
-        ),
+        actor.audit("user-created", with_roles(&email, roles)),
     )
     .await?;
     tx.commit().await?;
@@ -111,6 +107,12 @@ pub async fn create_user(
         id: user.id,
         setup_link,
     })
+}
+
+/// `dana@example.org with roles [speaker, reviewer]`, as the audit log words it.
+fn with_roles(email: &Email, roles: &[Role]) -> String {
+    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    format!("{email} with roles [{}]", roles.join(", "))
 }
 
 async fn invite_link(
@@ -156,15 +158,7 @@ pub async fn invite(
     } else {
         Some(invite_link(p, &mut tx, &email, &actor).await?)
     };
-    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
-    db::audit(
-        &mut *tx,
-        actor.audit(
-            "invited",
-            format!("{email} with roles [{}]", roles.join(", ")),
-        ),
-    )
-    .await?;
+    db::audit(&mut *tx, actor.audit("invited", with_roles(&email, roles))).await?;
     tx.commit().await?;
     Ok(link)
 }

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tutti_web::i18n::LANG_COOKIE;
@@ -67,10 +67,10 @@ pub fn router() -> Router<Platform> {
         .route("/language", post(language))
         .route("/auth/oidc/start", get(oidc_start))
         .route("/auth/oidc/callback", get(oidc_callback))
-        .route("/setup/{token}", get(setup_page).post(setup))
-        .route("/invite/{token}", get(invite_page).post(accept_invite))
+        .route("/setup/{token}", link_routes(LinkPurpose::Setup))
+        .route("/invite/{token}", link_routes(LinkPurpose::Invite))
         .route("/password/forgot", get(forgot_page).post(forgot))
-        .route("/password/reset/{token}", get(reset_page).post(reset))
+        .route("/password/reset/{token}", link_routes(LinkPurpose::Reset))
         .route("/profile", get(profile))
         .route("/profile/name", post(rename))
         .route("/profile/tokens", post(new_token))
@@ -378,6 +378,24 @@ fn password_view(
     )
 }
 
+/// The password form behind a one-time link (setup, invitation, reset) and its submission;
+/// the three differ only in what redeeming the link does.
+fn link_routes(purpose: LinkPurpose) -> MethodRouter<Platform> {
+    get(
+        move |State(p): State<Platform>, page: Page, Path(token): Path<String>| async move {
+            link_page(&p, &page, purpose, &token).await
+        },
+    )
+    .post(
+        move |State(p): State<Platform>,
+              page: Page,
+              Path(token): Path<String>,
+              Form(form): Form<PasswordForm>| async move {
+            redeem(p, page, purpose, token, form).await
+        },
+    )
+}
+
 async fn link_page(
     p: &Platform,
     page: &Page,
@@ -392,30 +410,6 @@ async fn link_page(
             page.t("link-expired"),
         )),
     }
-}
-
-async fn setup_page(
-    State(p): State<Platform>,
-    page: Page,
-    Path(token): Path<String>,
-) -> Result<Response, Problem> {
-    link_page(&p, &page, LinkPurpose::Setup, &token).await
-}
-
-async fn invite_page(
-    State(p): State<Platform>,
-    page: Page,
-    Path(token): Path<String>,
-) -> Result<Response, Problem> {
-    link_page(&p, &page, LinkPurpose::Invite, &token).await
-}
-
-async fn reset_page(
-    State(p): State<Platform>,
-    page: Page,
-    Path(token): Path<String>,
-) -> Result<Response, Problem> {
-    link_page(&p, &page, LinkPurpose::Reset, &token).await
 }
 
 #[derive(Deserialize)]
@@ -456,33 +450,6 @@ async fn redeem(
         }
         Err(problem) => Err(problem),
     }
-}
-
-async fn setup(
-    State(p): State<Platform>,
-    page: Page,
-    Path(token): Path<String>,
-    Form(form): Form<PasswordForm>,
-) -> Result<Response, Problem> {
-    redeem(p, page, LinkPurpose::Setup, token, form).await
-}
-
-async fn accept_invite(
-    State(p): State<Platform>,
-    page: Page,
-    Path(token): Path<String>,
-    Form(form): Form<PasswordForm>,
-) -> Result<Response, Problem> {
-    redeem(p, page, LinkPurpose::Invite, token, form).await
-}
-
-async fn reset(
-    State(p): State<Platform>,
-    page: Page,
-    Path(token): Path<String>,
-    Form(form): Form<PasswordForm>,
-) -> Result<Response, Problem> {
-    redeem(p, page, LinkPurpose::Reset, token, form).await
 }
 
 async fn forgot_page(page: Page) -> Result<Response, Problem> {
