@@ -1,4 +1,4 @@
--- People, their roles, how they sign in, and what they did. Times are Unix milliseconds.
+-- People, their roles, how they sign in, and the mail sent to them. Times are Unix milliseconds.
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     email TEXT NOT NULL UNIQUE,
@@ -65,19 +65,6 @@ CREATE TABLE oidc_logins (
     next_path TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
-
-CREATE TABLE audit_log (
-    id TEXT PRIMARY KEY,
-    at BIGINT NOT NULL,
-    actor_id TEXT,
-    actor_email TEXT,
-    on_behalf_of_id TEXT,
-    on_behalf_of_email TEXT,
-    token_id TEXT,
-    action TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE INDEX audit_log_at ON audit_log (at);
 
 -- Every outgoing email. Without SMTP, messages stay 'held' and admins pass the links on.
 CREATE TABLE outbox (

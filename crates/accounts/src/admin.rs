@@ -4,10 +4,11 @@
 use serde::Serialize;
 use tutti_web::Problem;
 
-use crate::db::{self, AuditEntry, LinkPurpose, User, UserSummary};
-use crate::domain::{Email, NewPassword, Role, TokenScope, parse_name, parse_token_name};
+use crate::db::{self, LinkPurpose, User, UserSummary};
+use crate::domain::{Email, NewPassword, TokenScope, parse_name, parse_token_name};
 use crate::secrets::hash_password;
-use crate::{Identity, Platform};
+use crate::{Accounts, Identity};
+use tutti_platform::{AuditEntry, Person, Role};
 
 /// Who did an administrative act: a person through the web, or an operator at the shell.
 #[derive(Debug, Clone, Copy)]
@@ -20,12 +21,7 @@ impl Actor<'_> {
     fn audit(&self, action: &str, detail: String) -> AuditEntry {
         match self {
             Actor::Web(identity) => identity.audit(action, detail),
-            Actor::Cli => AuditEntry {
-                actor_email: Some("command line".into()),
-                action: action.to_string(),
-                detail,
-                ..Default::default()
-            },
+            Actor::Cli => AuditEntry::command_line(action, detail),
         }
     }
 
@@ -38,7 +34,7 @@ impl Actor<'_> {
 }
 
 /// On a server with no account yet, a fresh link that makes its opener the first admin.
-pub async fn setup_link(p: &Platform) -> Result<Option<String>, Problem> {
+pub async fn setup_link(p: &Accounts) -> Result<Option<String>, Problem> {
     if db::count_users(p.db.pool()).await? > 0 {
         return Ok(None);
     }
@@ -47,7 +43,7 @@ pub async fn setup_link(p: &Platform) -> Result<Option<String>, Problem> {
 }
 
 /// Whether the server still waits for its first admin.
-pub async fn needs_setup(p: &Platform) -> Result<bool, Problem> {
+pub async fn needs_setup(p: &Accounts) -> Result<bool, Problem> {
     Ok(db::count_users(p.db.pool()).await? == 0)
 }
 
@@ -61,7 +57,7 @@ pub struct CreatedUser {
 /// Creates a local account with roles. Without a password the person gets an invitation
 /// link (mailed, or held for an admin) to choose one.
 pub async fn create_user(
-    p: &Platform,
+    p: &Accounts,
     email: &str,
     name: &str,
     password: Option<&str>,
@@ -69,6 +65,7 @@ pub async fn create_user(
     actor: Actor<'_>,
 ) -> Result<CreatedUser, Problem> {
     let email = Email::parse(email)?;
+    p.platform.roles.check(roles, "roles")?;
     let name = parse_name(
         if name.trim().is_empty() {
             email.as_str()
@@ -91,13 +88,13 @@ pub async fn create_user(
     }
     let user = db::insert_user(&mut tx, &email, &name, hash.as_deref()).await?;
     for role in roles {
-        db::grant(&mut *tx, &email, *role, Some(&actor.label())).await?;
+        db::grant(&mut *tx, &email, role, Some(&actor.label())).await?;
     }
     let setup_link = match hash {
         Some(_) => None,
         None => Some(invite_link(p, &mut tx, &email, &actor).await?),
     };
-    db::audit(
+    tutti_platform::audit::record(
         &mut *tx,
         actor.audit("user-created", with_roles(&email, roles)),
     )
@@ -116,7 +113,7 @@ fn with_roles(email: &Email, roles: &[Role]) -> String {
 }
 
 async fn invite_link(
-    p: &Platform,
+    p: &Accounts,
     tx: &mut tutti_store::Tx,
     email: &Email,
     actor: &Actor<'_>,
@@ -142,15 +139,16 @@ async fn invite_link(
 /// Grants roles to an email (account or not yet) and sends an invitation link to choose a
 /// password when there is no account. Returns the link when one was made.
 pub async fn invite(
-    p: &Platform,
+    p: &Accounts,
     email: &str,
     roles: &[Role],
     actor: Actor<'_>,
 ) -> Result<Option<String>, Problem> {
     let email = Email::parse(email)?;
+    p.platform.roles.check(roles, "roles")?;
     let mut tx = p.db.begin().await?;
     for role in roles {
-        db::grant(&mut *tx, &email, *role, Some(&actor.label())).await?;
+        db::grant(&mut *tx, &email, role, Some(&actor.label())).await?;
     }
     let exists = db::user_by_email(&mut *tx, &email).await?.is_some();
     let link = if exists {
@@ -158,21 +156,25 @@ pub async fn invite(
     } else {
         Some(invite_link(p, &mut tx, &email, &actor).await?)
     };
-    db::audit(&mut *tx, actor.audit("invited", with_roles(&email, roles))).await?;
+    tutti_platform::audit::record(&mut *tx, actor.audit("invited", with_roles(&email, roles)))
+        .await?;
     tx.commit().await?;
     Ok(link)
 }
 
 pub async fn grant_role(
-    p: &Platform,
+    p: &Accounts,
     email: &str,
     role: Role,
     actor: Actor<'_>,
 ) -> Result<(), Problem> {
     let email = Email::parse(email)?;
+    p.platform
+        .roles
+        .check(std::slice::from_ref(&role), "role")?;
     let mut tx = p.db.begin().await?;
-    if db::grant(&mut *tx, &email, role, Some(&actor.label())).await? {
-        db::audit(
+    if db::grant(&mut *tx, &email, &role, Some(&actor.label())).await? {
+        tutti_platform::audit::record(
             &mut *tx,
             actor.audit("role-granted", format!("{role} to {email}")),
         )
@@ -185,14 +187,14 @@ pub async fn grant_role(
 /// Revokes a role; the last administrator's admin role cannot be revoked, so the server
 /// is never left without one.
 pub async fn revoke_role(
-    p: &Platform,
+    p: &Accounts,
     email: &str,
     role: Role,
     actor: Actor<'_>,
 ) -> Result<(), Problem> {
     let email = Email::parse(email)?;
     let mut tx = p.db.begin().await?;
-    if role == Role::Admin {
+    if role == Role::ADMIN {
         let admins: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM role_grants g JOIN users u ON u.email = g.email WHERE g.role = 'admin' AND g.email <> $1",
         )
@@ -207,8 +209,8 @@ pub async fn revoke_role(
             .with_field("role"));
         }
     }
-    if db::revoke(&mut *tx, &email, role).await? {
-        db::audit(
+    if db::revoke(&mut *tx, &email, &role).await? {
+        tutti_platform::audit::record(
             &mut *tx,
             actor.audit("role-revoked", format!("{role} from {email}")),
         )
@@ -218,7 +220,7 @@ pub async fn revoke_role(
     Ok(())
 }
 
-pub async fn list_users(p: &Platform) -> Result<Vec<UserSummary>, Problem> {
+pub async fn list_users(p: &Accounts) -> Result<Vec<UserSummary>, Problem> {
     Ok(db::list_people(&p.db).await?)
 }
 
@@ -234,8 +236,8 @@ pub struct NewToken {
 
 /// Creates a token for `owner`. Delegate tokens need an administrator as owner.
 pub async fn create_token_for(
-    p: &Platform,
-    owner: &User,
+    p: &Accounts,
+    owner: &Person,
     owner_is_admin: bool,
     name: &str,
     scope: TokenScope,
@@ -250,7 +252,7 @@ pub async fn create_token_for(
     }
     let mut tx = p.db.begin().await?;
     let (token, secret) = db::create_token(&mut *tx, &owner.id, &name, scope).await?;
-    db::audit(
+    tutti_platform::audit::record(
         &mut *tx,
         actor.audit(
             "token-created",
@@ -269,7 +271,7 @@ pub async fn create_token_for(
 
 /// `tutti admin create-token`: a token for the account with this email.
 pub async fn create_token(
-    p: &Platform,
+    p: &Accounts,
     email: &str,
     name: &str,
     scope: TokenScope,
@@ -282,27 +284,28 @@ pub async fn create_token(
         })?;
     let is_admin = db::roles_of(p.db.pool(), user.email.as_str())
         .await?
-        .contains(&Role::Admin);
+        .contains(&Role::ADMIN);
     Ok(
-        create_token_for(p, &user, is_admin, name, scope, Actor::Cli)
+        create_token_for(p, &Person::from(&user), is_admin, name, scope, Actor::Cli)
             .await?
             .token,
     )
 }
 
-pub async fn revoke_token(p: &Platform, identity: &Identity, id: &str) -> Result<(), Problem> {
+pub async fn revoke_token(p: &Accounts, identity: &Identity, id: &str) -> Result<(), Problem> {
     let mut tx = p.db.begin().await?;
     if !db::revoke_token(&mut *tx, &identity.user.id, id).await? {
         return Err(Problem::not_found("You have no live token with that id.").with_field("id"));
     }
-    db::audit(&mut *tx, identity.audit("token-revoked", id.to_string())).await?;
+    tutti_platform::audit::record(&mut *tx, identity.audit("token-revoked", id.to_string()))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Starts a password reset: a link mailed to the account (or held for an admin). Says
 /// nothing about whether the account exists, so the form cannot probe for members.
-pub async fn request_password_reset(p: &Platform, email: &str) -> Result<(), Problem> {
+pub async fn request_password_reset(p: &Accounts, email: &str) -> Result<(), Problem> {
     let email = Email::parse(email)?;
     let mut tx = p.db.begin().await?;
     if db::user_by_email(&mut *tx, &email).await?.is_some() {
@@ -328,7 +331,7 @@ pub async fn request_password_reset(p: &Platform, email: &str) -> Result<(), Pro
 /// Uses an invitation, setup or reset link: sets the password (creating the account for
 /// setup and invitations) and returns the user to sign in.
 pub async fn redeem_link(
-    p: &Platform,
+    p: &Accounts,
     purpose: LinkPurpose,
     secret: &str,
     email: Option<&str>,
@@ -364,7 +367,7 @@ pub async fn redeem_link(
                 Some(&hash),
             )
             .await?;
-            db::grant(&mut *tx, &email, Role::Admin, Some("setup link")).await?;
+            db::grant(&mut *tx, &email, &Role::ADMIN, Some("setup link")).await?;
             user
         }
         LinkPurpose::Invite => {
@@ -395,7 +398,7 @@ pub async fn redeem_link(
             user
         }
     };
-    db::audit(
+    tutti_platform::audit::record(
         &mut *tx,
         AuditEntry {
             actor_id: Some(user.id.clone()),
@@ -413,7 +416,7 @@ pub async fn redeem_link(
 /// Tells every administrator about something that needs them (a new account waiting for
 /// roles); held in the outbox like any other mail when there is no SMTP.
 pub async fn notify_admins(
-    p: &Platform,
+    p: &Accounts,
     tx: &mut tutti_store::Tx,
     subject: &str,
     body: &str,

@@ -5,7 +5,9 @@ use serde::Serialize;
 use sqlx::{Any, Executor};
 use tutti_store::{Db, StoreError, Tx, new_id, now_ms};
 
-use crate::domain::{Email, Role, TokenScope};
+use tutti_platform::Role;
+
+use crate::domain::{Email, TokenScope};
 use crate::secrets::{hash_secret, random_secret};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -110,7 +112,7 @@ pub async fn roles_of<'c>(e: impl Executor<'c, Database = Any>, email: &str) -> 
             .bind(email)
             .fetch_all(e)
             .await?;
-    let mut roles: Vec<Role> = names.iter().filter_map(|r| r.parse().ok()).collect();
+    let mut roles: Vec<Role> = names.into_iter().map(Role::stored).collect();
     roles.sort();
     Ok(roles)
 }
@@ -119,7 +121,7 @@ pub async fn roles_of<'c>(e: impl Executor<'c, Database = Any>, email: &str) -> 
 pub async fn grant<'c>(
     e: impl Executor<'c, Database = Any>,
     email: &Email,
-    role: Role,
+    role: &Role,
     by: Option<&str>,
 ) -> Result<bool> {
     let done = sqlx::query(
@@ -138,7 +140,7 @@ pub async fn grant<'c>(
 pub async fn revoke<'c>(
     e: impl Executor<'c, Database = Any>,
     email: &Email,
-    role: Role,
+    role: &Role,
 ) -> Result<bool> {
     let done = sqlx::query("DELETE FROM role_grants WHERE email = $1 AND role = $2")
         .bind(email.as_str())
@@ -180,9 +182,7 @@ pub async fn list_people(db: &Db) -> Result<Vec<UserSummary>> {
         })
         .collect();
     for (email, role) in grants {
-        let Ok(role) = role.parse::<Role>() else {
-            continue;
-        };
+        let role = Role::stored(role);
         match people.iter_mut().find(|p| p.email == email) {
             Some(p) => p.roles.push(role),
             None => people.push(UserSummary {
@@ -434,52 +434,6 @@ pub async fn open_setup_links<'c>(e: impl Executor<'c, Database = Any>) -> Resul
     )
     .bind(now_ms())
     .fetch_one(e)
-    .await?)
-}
-
-/// One line of the audit log.
-#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub id: String,
-    pub at: i64,
-    pub actor_id: Option<String>,
-    pub actor_email: Option<String>,
-    pub on_behalf_of_id: Option<String>,
-    pub on_behalf_of_email: Option<String>,
-    pub token_id: Option<String>,
-    pub action: String,
-    pub detail: String,
-}
-
-pub async fn audit<'c>(e: impl Executor<'c, Database = Any>, entry: AuditEntry) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor_id, actor_email, on_behalf_of_id, on_behalf_of_email, token_id, action, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(new_id())
-    .bind(now_ms())
-    .bind(entry.actor_id)
-    .bind(entry.actor_email)
-    .bind(entry.on_behalf_of_id)
-    .bind(entry.on_behalf_of_email)
-    .bind(entry.token_id)
-    .bind(entry.action)
-    .bind(entry.detail)
-    .execute(e)
-    .await?;
-    Ok(())
-}
-
-pub async fn audit_log<'c>(
-    e: impl Executor<'c, Database = Any>,
-    limit: i64,
-) -> Result<Vec<AuditEntry>> {
-    Ok(sqlx::query_as(
-        "SELECT id, at, actor_id, actor_email, on_behalf_of_id, on_behalf_of_email, token_id, action, detail \
-         FROM audit_log ORDER BY at DESC, id DESC LIMIT $1",
-    )
-    .bind(limit.clamp(1, 1000))
-    .fetch_all(e)
     .await?)
 }
 

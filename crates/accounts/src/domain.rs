@@ -47,81 +47,6 @@ impl fmt::Display for Email {
     }
 }
 
-/// What a person may do. `Admin` is the platform's; the others belong to studios.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    /// Records takes in the recital studio.
-    Speaker,
-    /// Reviews takes in the recital studio.
-    Reviewer,
-    /// Publishes music in the music studio.
-    Artist,
-    /// Belongs to teams in the meetings and choir studios.
-    Member,
-}
-
-impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Admin,
-        Role::Speaker,
-        Role::Reviewer,
-        Role::Artist,
-        Role::Member,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Speaker => "speaker",
-            Role::Reviewer => "reviewer",
-            Role::Artist => "artist",
-            Role::Member => "member",
-        }
-    }
-
-    /// Parses a role for the request field `field`.
-    pub fn parse_field(raw: &str, field: &str) -> Result<Role, Problem> {
-        raw.parse()
-            .map_err(|e: UnknownRole| Problem::invalid(field, e.to_string()))
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A role name that is not one of [`Role::ALL`].
-#[derive(Debug, thiserror::Error)]
-#[error("{0:?} is not a role; use one of admin, speaker, reviewer, artist, member.")]
-pub struct UnknownRole(String);
-
-impl FromStr for Role {
-    type Err = UnknownRole;
-
-    fn from_str(s: &str) -> Result<Role, UnknownRole> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s.trim().to_lowercase())
-            .ok_or_else(|| UnknownRole(s.to_string()))
-    }
-}
-
 /// What an API token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -244,16 +169,6 @@ mod tests {
             let p = Email::parse(bad).unwrap_err();
             assert_eq!(p.field.as_deref(), Some("email"), "{bad}");
         }
-    }
-
-    #[test]
-    fn roles_parse_and_name_the_valid_ones_when_wrong() {
-        assert_eq!("Speaker".parse::<Role>().unwrap(), Role::Speaker);
-        let err = "singer".parse::<Role>().unwrap_err().to_string();
-        assert!(
-            err.contains("admin, speaker, reviewer, artist, member"),
-            "{err}"
-        );
     }
 
     #[test]

@@ -1,17 +1,16 @@
-//! Who people are and what they may do: accounts, roles (granted to an email, so they can
-//! wait for someone to sign up), browser sessions with CSRF protection, local passwords
-//! and OpenID Connect sign-in, API tokens (including audited delegation), one-time links
-//! (first-admin setup, invitations, password resets), outgoing mail, the audit log, and
-//! the admin area that manages them and the job queue.
+//! Who people are: accounts, role grants (made to an email, so they can wait for someone
+//! to sign up), browser sessions, local passwords and OpenID Connect sign-in, API tokens
+//! (including audited delegation), one-time links (first-admin setup, invitations,
+//! password resets) and outgoing mail, with the admin pages that manage people and mail.
 //!
-//! It also owns [`Platform`], the state every studio's routes receive: the accounts crate
-//! is the lowest one that knows who is asking, and every studio route needs that together
-//! with the database, blob store, queue and page renderer.
+//! It plugs into the server as a [`Studio`] like any other, and is the one that provides
+//! the platform's [`IdentityProvider`]: the platform's gate asks it who a session cookie
+//! or an API token belongs to.
 
 pub mod admin;
-pub mod auth;
 pub mod db;
 pub mod domain;
+pub mod identity;
 pub mod mail;
 pub mod oidc;
 pub mod pages;
@@ -20,13 +19,15 @@ pub mod secrets;
 
 use std::sync::Arc;
 
-use tutti_store::{Blobs, Db, Queue, Worker};
+use axum::extract::FromRef;
+use tutti_platform::{Mounted, NavEntry, Platform, PlatformError, Studio};
+use tutti_store::{Blobs, Db, Queue};
 use tutti_web::{Problem, Web};
 
-pub use auth::{Identity, MaybeIdentity, Page};
-pub use domain::{Email, Role, TokenScope};
+pub use domain::{Email, TokenScope};
 pub use mail::{Mailer, SmtpSettings};
 pub use oidc::OidcSettings;
+pub use tutti_platform::{Identity, MaybeIdentity, Page, Role};
 
 /// Errors from this crate are already problem documents: each function decides the
 /// status and the words a person sees.
@@ -42,11 +43,12 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("he", include_str!("../locales/he/accounts.ftl")),
 ];
 
-/// Who may create an account by signing in with OpenID Connect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+/// Who may create an account by signing in with OpenID Connect: the `signup` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Signup {
     /// Only people who were invited or granted a role beforehand.
+    #[default]
     Invited,
     /// Anyone the identity provider vouches for (with a verified email).
     Open,
@@ -59,7 +61,8 @@ pub struct Settings {
     pub public_url: url::Url,
     pub signup: Signup,
     pub session_days: i64,
-    pub trust_proxy_headers: bool,
+    pub oidc: Option<OidcSettings>,
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl Settings {
@@ -75,9 +78,10 @@ impl Settings {
     }
 }
 
-/// The services every route needs; cheap to clone.
+/// The accounts' state: the platform's services plus mail and sign-in; cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Platform {
+pub struct Accounts {
+    pub platform: Platform,
     pub db: Db,
     pub blobs: Blobs,
     pub queue: Queue,
@@ -87,86 +91,91 @@ pub struct Platform {
     pub oidc: Option<Arc<oidc::Oidc>>,
 }
 
-impl Platform {
-    pub fn new(
-        db: Db,
-        blobs: Blobs,
-        queue: Queue,
-        web: Web,
-        settings: Settings,
-        oidc: Option<OidcSettings>,
-        smtp: Option<SmtpSettings>,
-    ) -> Result<Platform, AccountsError> {
-        let mailer = Mailer::new(db.clone(), queue.clone(), smtp)?;
-        let oidc = oidc
+impl FromRef<Accounts> for Platform {
+    fn from_ref(a: &Accounts) -> Platform {
+        a.platform.clone()
+    }
+}
+
+impl Accounts {
+    pub fn new(platform: &Platform, settings: Settings) -> Result<Accounts, AccountsError> {
+        let mailer = Mailer::new(
+            platform.db.clone(),
+            platform.queue.clone(),
+            settings.smtp.clone(),
+        )?;
+        let oidc = settings
+            .oidc
+            .clone()
             .map(|s| oidc::Oidc::new(s, &settings).map(Arc::new))
             .transpose()?;
-        Ok(Platform {
-            db,
-            blobs,
-            queue,
-            web,
+        Ok(Accounts {
+            platform: platform.clone(),
+            db: platform.db.clone(),
+            blobs: platform.blobs.clone(),
+            queue: platform.queue.clone(),
+            web: platform.web.clone(),
             mailer,
             settings: Arc::new(settings),
             oidc,
         })
     }
+
+    /// Parses a role name for the request field `field` against the declared roles.
+    pub fn role(&self, raw: &str, field: &str) -> Result<Role, Problem> {
+        Ok(self.platform.roles.parse(raw, field)?)
+    }
 }
 
-/// Every account page and API route, with the authentication layer applied, and the
-/// OpenAPI description of the API part.
-pub fn router(platform: Platform) -> (axum::Router, utoipa::openapi::OpenApi) {
-    let (api, openapi) = routes::api().split_for_parts();
-    let router = axum::Router::new()
-        .merge(pages::router())
-        .merge(api)
-        .layer(axum::middleware::from_fn_with_state(
-            platform.clone(),
-            auth::middleware,
-        ))
-        .with_state(platform);
-    (router, openapi)
+/// The accounts studio, as the server lists it.
+pub struct AccountsStudio {
+    pub settings: Settings,
 }
 
-/// Adds the accounts' background jobs (sending mail) to a worker.
-pub fn register_jobs(worker: Worker, platform: &Platform) -> Worker {
-    worker.register(mail::SEND_MAIL, mail::SendMail(platform.mailer.clone()))
-}
+impl Studio for AccountsStudio {
+    fn name(&self) -> &'static str {
+        "accounts"
+    }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn every_english_message_has_a_hebrew_translation() {
-        let ids = |source: &str| -> Vec<String> {
-            source
-                .lines()
-                .filter_map(|l| l.split_once(" = ").map(|(id, _)| id.trim().to_string()))
-                .filter(|id| !id.starts_with('#') && !id.is_empty())
-                .collect()
-        };
-        let english = ids(super::MESSAGES[0].1);
-        let hebrew = ids(super::MESSAGES[1].1);
-        for id in &english {
-            assert!(hebrew.contains(id), "{id} has no Hebrew translation");
-        }
-        assert_eq!(
-            english.len(),
-            hebrew.len(),
-            "Hebrew has messages English lacks"
-        );
-        // Every message a template asks for exists.
-        let web = tutti_web::Web::builder()
-            .add_messages(super::MESSAGES)
-            .add_templates(super::TEMPLATES)
-            .build();
-        for (_, template) in super::TEMPLATES.iter().chain(tutti_web::render::TEMPLATES) {
-            for part in template.split("t(\"").skip(1) {
-                let id = part.split('"').next().unwrap();
-                if !id.ends_with('-') {
-                    assert!(web.i18n().has("en", id), "template asks for {id}");
-                    assert!(web.i18n().has("he", id), "template asks for {id} in Hebrew");
-                }
-            }
-        }
+    fn migrations(&self) -> Option<&'static sqlx::migrate::Migrator> {
+        Some(&MIGRATIONS)
+    }
+
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        TEMPLATES
+    }
+
+    fn messages(&self) -> &'static [(&'static str, &'static str)] {
+        MESSAGES
+    }
+
+    fn admin_tabs(&self) -> Vec<NavEntry> {
+        vec![
+            NavEntry {
+                href: "/admin/users",
+                label: "admin-tab-users",
+                about: "people-caption",
+            },
+            NavEntry {
+                href: "/admin/outbox",
+                label: "admin-tab-outbox",
+                about: "outbox-caption",
+            },
+        ]
+    }
+
+    fn mount(&self, platform: &Platform) -> Result<Mounted, PlatformError> {
+        let accounts = Accounts::new(platform, self.settings.clone())?;
+        let mailer = accounts.mailer.clone();
+        let routes = pages::routes()
+            .merge(routes::api())
+            .with_state(accounts.clone());
+        Ok(Mounted {
+            routes,
+            jobs: Some(Arc::new(move |worker| {
+                worker.register(mail::SEND_MAIL, mail::SendMail(mailer.clone()))
+            })),
+            identity: Some(Arc::new(identity::Provider(accounts))),
+        })
     }
 }

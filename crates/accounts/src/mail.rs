@@ -17,8 +17,9 @@ use tutti_web::Problem;
 /// The job kind that sends one outbox message.
 pub const SEND_MAIL: &str = "mail.send";
 
-/// Where and as whom to send mail.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Where and as whom to send mail: the `[smtp]` section of the settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
     /// `smtp://user:pass@host:587` (STARTTLS, required whenever the URL holds
     /// credentials), `smtps://…:465` for TLS from the start, or `smtp://host:25` for a

@@ -18,15 +18,26 @@ use tutti_web::Problem;
 use crate::Settings;
 use crate::db::{self, OidcLogin};
 
-/// A provider, as configured.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A provider, as configured: the `[oidc]` section of the settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OidcSettings {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
     /// The provider's name on the sign-in button.
+    #[serde(default = "default_oidc_name")]
     pub name: String,
+    #[serde(default = "default_oidc_scopes")]
     pub scopes: Vec<String>,
+}
+
+fn default_oidc_name() -> String {
+    "OpenID Connect".into()
+}
+
+fn default_oidc_scopes() -> Vec<String> {
+    ["openid", "email", "profile"].map(String::from).to_vec()
 }
 
 /// The configured provider and its discovered metadata.

@@ -2,23 +2,21 @@
 //! resets, the profile with its tokens, and the admin area (people and roles, jobs, audit
 //! log, held mail). Forms post back here; failures re-render the form with the problem.
 
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{MethodRouter, get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use tutti_web::i18n::LANG_COOKIE;
 use tutti_web::{Form, Lang, Problem, Query};
 
 use crate::admin::{self, Actor};
-use crate::auth::{SESSION_COOKIE, cookie, session_cookie_of};
 use crate::db::{self, LinkPurpose, User};
-use crate::domain::{Email, Role, TokenScope, safe_next};
-use crate::routes::{job_list, parse_status, queue_selftest, retry};
+use crate::domain::{Email, TokenScope, safe_next};
+use crate::identity::{SESSION_COOKIE, cookie, session_cookie_of};
 use crate::secrets::verify_password;
-use crate::{Identity, Page, Platform, Signup};
+use crate::{Accounts, Identity, Page, Signup};
+use tutti_platform::{Access, AuditEntry, Routes};
 
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
@@ -38,20 +36,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/profile.html"),
     ),
     (
-        "accounts/admin_tabs.html",
-        include_str!("../templates/admin_tabs.html"),
-    ),
-    (
         "accounts/admin_users.html",
         include_str!("../templates/admin_users.html"),
-    ),
-    (
-        "accounts/admin_jobs.html",
-        include_str!("../templates/admin_jobs.html"),
-    ),
-    (
-        "accounts/admin_audit.html",
-        include_str!("../templates/admin_audit.html"),
     ),
     (
         "accounts/admin_outbox.html",
@@ -59,71 +45,66 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn router() -> Router<Platform> {
-    Router::new()
-        .route("/", get(home))
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
-        .route("/language", post(language))
-        .route("/auth/oidc/start", get(oidc_start))
-        .route("/auth/oidc/callback", get(oidc_callback))
-        .route("/setup/{token}", link_routes(LinkPurpose::Setup))
-        .route("/invite/{token}", link_routes(LinkPurpose::Invite))
-        .route("/password/forgot", get(forgot_page).post(forgot))
-        .route("/password/reset/{token}", link_routes(LinkPurpose::Reset))
-        .route("/profile", get(profile))
-        .route("/profile/name", post(rename))
-        .route("/profile/tokens", post(new_token))
-        .route("/profile/tokens/{id}/revoke", post(revoke_token))
-        .route("/admin/users", get(admin_users))
-        .route("/admin/roles/grant", post(admin_grant))
-        .route("/admin/roles/revoke", post(admin_revoke))
-        .route("/admin/invitations", post(admin_invite))
-        .route("/admin/jobs", get(admin_jobs))
-        .route("/admin/jobs/selftest", post(admin_selftest))
-        .route("/admin/jobs/{id}/retry", post(admin_retry))
-        .route("/admin/audit", get(admin_audit))
-        .route("/admin/outbox", get(admin_outbox))
-        .route("/admin/outbox/{id}/done", post(admin_outbox_done))
-}
-
-/// The studios on the home page; each issue that builds one flips `ready`.
-#[derive(Serialize)]
-struct Studio {
-    id: &'static str,
-    href: &'static str,
-    ready: bool,
-}
-
-const STUDIOS: &[Studio] = &[
-    Studio {
-        id: "recital",
-        href: "/recital",
-        ready: false,
-    },
-    Studio {
-        id: "choir",
-        href: "/choir",
-        ready: false,
-    },
-    Studio {
-        id: "meetings",
-        href: "/meetings",
-        ready: false,
-    },
-    Studio {
-        id: "music",
-        href: "/music",
-        ready: false,
-    },
-];
-
-async fn home(State(p): State<Platform>, page: Page) -> Result<Response, Problem> {
-    let setup_pending = admin::needs_setup(&p).await?;
-    page.render(
-        "home.html",
-        json!({ "studios": STUDIOS, "setup_pending": setup_pending }),
-    )
+/// The accounts' pages, each with who may open it.
+pub fn routes() -> Routes<Accounts> {
+    use Access::{Public, SignedIn};
+    let admin = Access::admin;
+    let mut routes = Routes::new()
+        .page(Public, Method::GET, "/login", login_page)
+        .page(Public, Method::POST, "/login", login)
+        .page(Public, Method::POST, "/logout", logout)
+        .page(Public, Method::POST, "/language", language)
+        .page(Public, Method::GET, "/auth/oidc/start", oidc_start)
+        .page(Public, Method::GET, "/auth/oidc/callback", oidc_callback)
+        .page(Public, Method::GET, "/password/forgot", forgot_page)
+        .page(Public, Method::POST, "/password/forgot", forgot);
+    for (path, purpose) in [
+        ("/setup/{token}", LinkPurpose::Setup),
+        ("/invite/{token}", LinkPurpose::Invite),
+        ("/password/reset/{token}", LinkPurpose::Reset),
+    ] {
+        routes = routes
+            .page(
+                Public,
+                Method::GET,
+                path,
+                move |State(p): State<Accounts>, page: Page, Path(token): Path<String>| async move {
+                    link_page(&p, &page, purpose, &token).await
+                },
+            )
+            .page(
+                Public,
+                Method::POST,
+                path,
+                move |State(p): State<Accounts>,
+                      page: Page,
+                      Path(token): Path<String>,
+                      Form(form): Form<PasswordForm>| async move {
+                    redeem(p, page, purpose, token, form).await
+                },
+            );
+    }
+    routes
+        .page(SignedIn, Method::GET, "/profile", profile)
+        .page(SignedIn, Method::POST, "/profile/name", rename)
+        .page(SignedIn, Method::POST, "/profile/tokens", new_token)
+        .page(
+            SignedIn,
+            Method::POST,
+            "/profile/tokens/{id}/revoke",
+            revoke_token,
+        )
+        .page(admin(), Method::GET, "/admin/users", admin_users)
+        .page(admin(), Method::POST, "/admin/roles/grant", admin_grant)
+        .page(admin(), Method::POST, "/admin/roles/revoke", admin_revoke)
+        .page(admin(), Method::POST, "/admin/invitations", admin_invite)
+        .page(admin(), Method::GET, "/admin/outbox", admin_outbox)
+        .page(
+            admin(),
+            Method::POST,
+            "/admin/outbox/{id}/done",
+            admin_outbox_done,
+        )
 }
 
 #[derive(Deserialize, Default)]
@@ -132,7 +113,7 @@ struct NextQuery {
 }
 
 fn login_view(
-    p: &Platform,
+    p: &Accounts,
     page: &Page,
     email: &str,
     next: &str,
@@ -150,7 +131,7 @@ fn login_view(
 }
 
 async fn login_page(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     page: Page,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, Problem> {
@@ -168,7 +149,7 @@ struct LoginForm {
 }
 
 async fn login(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     page: Page,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Problem> {
@@ -193,11 +174,11 @@ async fn login(
 }
 
 /// Opens a session for `user` and sends the browser on to `next`.
-async fn sign_in(p: &Platform, user: &User, method: &str, next: &str) -> Result<Response, Problem> {
+async fn sign_in(p: &Accounts, user: &User, method: &str, next: &str) -> Result<Response, Problem> {
     let secret = db::create_session(&p.db, &user.id, p.settings.session_days).await?;
-    db::audit(
+    tutti_platform::audit::record(
         p.db.pool(),
-        db::AuditEntry {
+        AuditEntry {
             actor_id: Some(user.id.clone()),
             actor_email: Some(user.email.clone()),
             action: "signed-in".into(),
@@ -215,7 +196,7 @@ async fn sign_in(p: &Platform, user: &User, method: &str, next: &str) -> Result<
 }
 
 async fn logout(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     request: axum::http::HeaderMap,
 ) -> Result<Response, Problem> {
     if let Some(secret) = session_cookie_of(&request) {
@@ -235,7 +216,7 @@ struct LanguageForm {
 }
 
 async fn language(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     Form(form): Form<LanguageForm>,
 ) -> Result<Response, Problem> {
     let lang = Lang::find(&form.lang).ok_or_else(|| {
@@ -260,7 +241,7 @@ async fn language(
 }
 
 async fn oidc_start(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, Problem> {
     let oidc = p.oidc.as_ref().ok_or_else(|| {
@@ -279,7 +260,7 @@ struct Callback {
 }
 
 async fn oidc_callback(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     Query(q): Query<Callback>,
 ) -> Result<Response, Problem> {
     let oidc = p.oidc.as_ref().ok_or_else(|| {
@@ -307,7 +288,7 @@ async fn oidc_callback(
 
 /// The account an OpenID Connect identity signs in to, linking or creating it as the
 /// signup policy allows.
-async fn oidc_account(p: &Platform, claims: &crate::oidc::Claims) -> Result<User, Problem> {
+async fn oidc_account(p: &Accounts, claims: &crate::oidc::Claims) -> Result<User, Problem> {
     if let Some(user) = db::user_by_identity(p.db.pool(), &claims.issuer, &claims.subject).await? {
         return Ok(user);
     }
@@ -334,9 +315,9 @@ async fn oidc_account(p: &Platform, claims: &crate::oidc::Claims) -> Result<User
             let name =
                 crate::domain::parse_name(&name, "name").unwrap_or_else(|_| email.to_string());
             let user = db::insert_user(&mut tx, &email, &name, None).await?;
-            db::audit(
+            tutti_platform::audit::record(
                 &mut *tx,
-                db::AuditEntry {
+                AuditEntry {
                     actor_id: Some(user.id.clone()),
                     actor_email: Some(user.email.clone()),
                     action: "user-created".into(),
@@ -380,24 +361,8 @@ fn password_view(
 
 /// The password form behind a one-time link (setup, invitation, reset) and its submission;
 /// the three differ only in what redeeming the link does.
-fn link_routes(purpose: LinkPurpose) -> MethodRouter<Platform> {
-    get(
-        move |State(p): State<Platform>, page: Page, Path(token): Path<String>| async move {
-            link_page(&p, &page, purpose, &token).await
-        },
-    )
-    .post(
-        move |State(p): State<Platform>,
-              page: Page,
-              Path(token): Path<String>,
-              Form(form): Form<PasswordForm>| async move {
-            redeem(p, page, purpose, token, form).await
-        },
-    )
-}
-
 async fn link_page(
-    p: &Platform,
+    p: &Accounts,
     page: &Page,
     purpose: LinkPurpose,
     token: &str,
@@ -420,7 +385,7 @@ struct PasswordForm {
 }
 
 async fn redeem(
-    p: Platform,
+    p: Accounts,
     page: Page,
     purpose: LinkPurpose,
     token: String,
@@ -462,7 +427,7 @@ struct ForgotForm {
 }
 
 async fn forgot(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     page: Page,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, Problem> {
@@ -484,7 +449,7 @@ async fn forgot(
 }
 
 async fn profile_view(
-    p: &Platform,
+    p: &Accounts,
     page: &Page,
     identity: &Identity,
     new_token: Option<admin::NewToken>,
@@ -503,7 +468,7 @@ async fn profile_view(
 }
 
 async fn profile(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     page: Page,
     identity: Identity,
 ) -> Result<Response, Problem> {
@@ -516,7 +481,7 @@ struct NameForm {
 }
 
 async fn rename(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     identity: Identity,
     Form(form): Form<NameForm>,
 ) -> Result<Response, Problem> {
@@ -532,7 +497,7 @@ struct TokenForm {
 }
 
 async fn new_token(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     page: Page,
     identity: Identity,
     Form(form): Form<TokenForm>,
@@ -557,7 +522,7 @@ async fn new_token(
 }
 
 async fn revoke_token(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     identity: Identity,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
@@ -572,19 +537,16 @@ struct Notice {
 }
 
 async fn admin_users(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     page: Page,
-    identity: Identity,
     Query(q): Query<Notice>,
 ) -> Result<Response, Problem> {
-    identity.require(Role::Admin)?;
     let people = admin::list_users(&p).await?;
     page.render(
         "accounts/admin_users.html",
         json!({
-            "tab": "users",
             "people": people,
-            "roles": Role::ALL,
+            "roles": p.platform.roles.all(),
             "done": q.done,
             "link": q.link,
             "mail_sends": p.mailer.sends(),
@@ -599,23 +561,21 @@ struct RoleForm {
 }
 
 async fn admin_grant(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     identity: Identity,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, Problem> {
-    identity.require(Role::Admin)?;
-    let role = Role::parse_field(&form.role, "role")?;
+    let role = p.role(&form.role, "role")?;
     admin::grant_role(&p, &form.email, role, Actor::Web(&identity)).await?;
     Ok(Redirect::to("/admin/users?done=granted").into_response())
 }
 
 async fn admin_revoke(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     identity: Identity,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, Problem> {
-    identity.require(Role::Admin)?;
-    let role = Role::parse_field(&form.role, "role")?;
+    let role = p.role(&form.role, "role")?;
     admin::revoke_role(&p, &form.email, role, Actor::Web(&identity)).await?;
     Ok(Redirect::to("/admin/users?done=revoked").into_response())
 }
@@ -627,14 +587,13 @@ struct InviteForm {
 }
 
 async fn admin_invite(
-    State(p): State<Platform>,
+    State(p): State<Accounts>,
     identity: Identity,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, Problem> {
-    identity.require(Role::Admin)?;
     let roles = match form.role.as_deref() {
         None | Some("") => vec![],
-        Some(r) => vec![Role::parse_field(r, "role")?],
+        Some(r) => vec![p.role(r, "role")?],
     };
     let link = admin::invite(&p, &form.email, &roles, Actor::Web(&identity)).await?;
     let target = match link {
@@ -647,92 +606,18 @@ async fn admin_invite(
     Ok(Redirect::to(&target).into_response())
 }
 
-#[derive(Deserialize)]
-struct JobsQuery {
-    status: Option<String>,
-    done: Option<String>,
-}
-
-async fn admin_jobs(
-    State(p): State<Platform>,
-    page: Page,
-    identity: Identity,
-    Query(q): Query<JobsQuery>,
-) -> Result<Response, Problem> {
-    identity.require(Role::Admin)?;
-    let status = parse_status(q.status.as_deref())?;
-    let list = job_list(&p, status, 200).await?;
-    page.render(
-        "accounts/admin_jobs.html",
-        json!({
-            "tab": "jobs",
-            "counts": list.counts,
-            "jobs": list.jobs,
-            "status": status.map(|s| s.as_str()),
-            "statuses": ["queued", "running", "done", "failed"],
-            "done": q.done,
-        }),
-    )
-}
-
-async fn admin_retry(
-    State(p): State<Platform>,
-    identity: Identity,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
-    identity.require(Role::Admin)?;
-    retry(&p, &identity, &id).await?;
-    Ok(Redirect::to("/admin/jobs?done=retried").into_response())
-}
-
-#[derive(Deserialize)]
-struct SelfTestForm {
-    count: i64,
-    sleep_ms: Option<u64>,
-}
-
-async fn admin_selftest(
-    State(p): State<Platform>,
-    identity: Identity,
-    Form(form): Form<SelfTestForm>,
-) -> Result<Response, Problem> {
-    identity.require(Role::Admin)?;
-    queue_selftest(&p, &identity, form.count, form.sleep_ms.unwrap_or(0)).await?;
-    Ok(Redirect::to("/admin/jobs?done=queued").into_response())
-}
-
-async fn admin_audit(
-    State(p): State<Platform>,
-    page: Page,
-    identity: Identity,
-) -> Result<Response, Problem> {
-    identity.require(Role::Admin)?;
-    let entries = db::audit_log(p.db.pool(), 300).await?;
-    page.render(
-        "accounts/admin_audit.html",
-        json!({ "tab": "audit", "entries": entries }),
-    )
-}
-
-async fn admin_outbox(
-    State(p): State<Platform>,
-    page: Page,
-    identity: Identity,
-) -> Result<Response, Problem> {
-    identity.require(Role::Admin)?;
+async fn admin_outbox(State(p): State<Accounts>, page: Page) -> Result<Response, Problem> {
     let messages = p.mailer.list(None, 200).await?;
     page.render(
         "accounts/admin_outbox.html",
-        json!({ "tab": "outbox", "messages": messages, "mail_sends": p.mailer.sends() }),
+        json!({ "messages": messages, "mail_sends": p.mailer.sends() }),
     )
 }
 
 async fn admin_outbox_done(
-    State(p): State<Platform>,
-    identity: Identity,
+    State(p): State<Accounts>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    identity.require(Role::Admin)?;
     if !p.mailer.mark_passed_on(&id).await? {
         return Err(Problem::not_found("There is no held message with that id.").with_field("id"));
     }

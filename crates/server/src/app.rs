@@ -1,9 +1,10 @@
-//! Composition: turns [`Settings`] into connected services, one router over every crate's
-//! routes with the cross-cutting layers (limits, tracing, metrics, problem+json for bare
-//! errors), and a running server with its job worker. The only place that knows every
-//! crate, so adding a studio touches this file and nothing else here.
+//! Composition: turns [`Settings`] into connected services, one router over every studio's
+//! routes with the cross-cutting layers (identity and CSRF once for all, limits, tracing,
+//! metrics, problem+json for bare errors), and a running server with its job worker. The
+//! studios are listed once, in [`studios`]; everything else iterates over them.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -18,29 +19,69 @@ use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
-use tutti_accounts::Platform;
+use tutti_accounts::{Accounts, AccountsStudio};
+use tutti_platform::identity::Gate;
+use tutti_platform::{Composition, IdentityProvider, Mounted, Platform, RouteDecl, Studio};
 use tutti_store::{Blobs, Db, Queue, Worker};
-use tutti_web::{Problem, Web};
+use tutti_web::Problem;
 use url::Url;
 
-use crate::config::{self, Settings};
+use crate::config::Settings;
 use crate::serve::Bound;
 use crate::{health, metrics};
 
+/// The studios this server runs, each with its section of the settings. Adding a studio
+/// is one line here (and its crate in `Cargo.toml`).
+pub fn studios(settings: &Settings) -> Vec<Box<dyn Studio>> {
+    vec![Box::new(AccountsStudio {
+        settings: accounts_settings(settings),
+    })]
+}
+
 /// The connected services of one process.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct App {
     pub settings: Settings,
     pub db: Db,
     pub blobs: Blobs,
     pub queue: Queue,
     pub platform: Platform,
+    /// The accounts' state, for the `tutti admin` commands.
+    pub accounts: Accounts,
+    mounted: Arc<Vec<Mounted>>,
+    assets: Arc<Vec<&'static [(&'static str, &'static str)]>>,
+    identity: Arc<dyn IdentityProvider>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("settings", &self.settings)
+            .field("studios", &self.mounted.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Every route the studios and the platform declared, with who may call it.
+    pub fn route_declarations(&self) -> Vec<RouteDecl> {
+        self.mounted
+            .iter()
+            .flat_map(|m| m.routes.decls.iter().cloned())
+            .collect()
+    }
 }
 
 /// Connects the database and blob store, migrates when the settings ask for it, and
 /// builds the state the routes share.
 pub async fn build(settings: &Settings) -> anyhow::Result<App> {
+    build_with(settings, studios(settings)).await
+}
+
+/// [`build`] with the given studios instead of the server's list.
+pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> anyhow::Result<App> {
     crate::tls::install_crypto_provider();
+    let composition = Composition::new(studios)?;
     let db = tutti_store::Db::connect(&settings.database_url)
         .await
         .with_context(|| {
@@ -59,44 +100,56 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let queue = Queue::new(db.clone())
         .with_stale_after(Duration::from_secs(settings.jobs.stale_after_secs));
     if settings.migrate_on_start {
-        migrate(&db).await?;
+        migrate_with(&db, &composition).await?;
     }
-    let web = Web::builder()
-        .add_templates(tutti_accounts::TEMPLATES)
-        .add_messages(tutti_accounts::MESSAGES)
-        .build();
-    let platform = Platform::new(
-        db.clone(),
-        blobs.clone(),
-        queue.clone(),
-        web,
-        accounts_settings(settings),
-        settings.oidc.clone().map(|o| tutti_accounts::OidcSettings {
-            issuer: o.issuer,
-            client_id: o.client_id,
-            client_secret: o.client_secret,
-            name: o.name,
-            scopes: o.scopes,
+    let platform = Platform {
+        db: db.clone(),
+        blobs: blobs.clone(),
+        queue: queue.clone(),
+        web: composition.web(),
+        settings: Arc::new(tutti_platform::Settings {
+            public_url: settings.public_url.clone(),
+            trust_proxy_headers: settings.trust_proxy_headers,
         }),
-        settings.smtp.clone().map(|s| tutti_accounts::SmtpSettings {
-            url: s.url,
-            from: s.from,
-        }),
-    )
-    .map_err(|p| anyhow::anyhow!("{}", p.detail))
-    .context("could not set up accounts")?;
+        roles: Arc::new(composition.roles()?),
+        nav: Arc::new(composition.nav()),
+        admin_tabs: Arc::new(composition.admin_tabs()),
+    };
+    let mut mounted = vec![Mounted::routes(tutti_platform::core::routes(&platform))];
+    for studio in composition.studios() {
+        mounted.push(
+            studio
+                .mount(&platform)
+                .with_context(|| format!("could not start the {} studio", studio.name()))?,
+        );
+    }
+    let identity = mounted
+        .iter()
+        .find_map(|m| m.identity.clone())
+        .context("no studio provides identities (the accounts studio is missing)")?;
+    let accounts = Accounts::new(&platform, accounts_settings(settings))
+        .map_err(|p| anyhow::anyhow!("{}", p.detail))
+        .context("could not set up accounts")?;
     Ok(App {
         settings: settings.clone(),
         db,
         blobs,
         queue,
         platform,
+        accounts,
+        mounted: Arc::new(mounted),
+        assets: Arc::new(composition.assets()),
+        identity,
     })
 }
 
-/// Applies every crate's pending migrations.
-pub async fn migrate(db: &Db) -> anyhow::Result<()> {
-    db.migrate(&[&tutti_store::db::MIGRATIONS, &tutti_accounts::MIGRATIONS])
+/// Applies every studio's pending migrations.
+pub async fn migrate(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    migrate_with(db, &Composition::new(studios(settings))?).await
+}
+
+async fn migrate_with(db: &Db, composition: &Composition) -> anyhow::Result<()> {
+    db.migrate(&composition.migrations()?)
         .await
         .context("could not migrate the database")
 }
@@ -104,36 +157,52 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
 fn accounts_settings(settings: &Settings) -> tutti_accounts::Settings {
     tutti_accounts::Settings {
         public_url: settings.public_url.clone(),
-        signup: match settings.signup {
-            config::Signup::Invited => tutti_accounts::Signup::Invited,
-            config::Signup::Open => tutti_accounts::Signup::Open,
-        },
+        signup: settings.signup,
         session_days: settings.session_days,
-        trust_proxy_headers: settings.trust_proxy_headers,
+        oidc: settings.oidc.clone(),
+        smtp: settings.smtp.clone(),
     }
 }
 
-/// A worker with a handler for every kind of job the crates define.
+/// A worker with a handler for every kind of job the studios define.
 pub fn worker(app: &App) -> Worker {
-    let worker = Worker::new(app.queue.clone())
+    let mut worker = Worker::new(app.queue.clone())
         .concurrency(app.settings.jobs.workers)
         .poll_every(Duration::from_millis(app.settings.jobs.poll_ms))
         .register(
             tutti_store::jobs::SELFTEST,
             tutti_store::jobs::SelfTest(app.db.clone()),
         );
-    tutti_accounts::register_jobs(worker, &app.platform)
+    for m in app.mounted.iter() {
+        if let Some(jobs) = &m.jobs {
+            worker = jobs(worker);
+        }
+    }
+    worker
 }
 
-/// Every route of every crate, behind the layers all requests share.
+/// Every route of every studio behind the gate (identity, CSRF, Origin), then the
+/// platform's own endpoints, behind the layers all requests share.
 pub fn router(app: &App) -> Router {
-    let (accounts, openapi) = tutti_accounts::router(app.platform.clone());
+    let mut studios = Router::new();
+    let mut openapi = utoipa::openapi::OpenApi::default();
+    for m in app.mounted.iter() {
+        studios = studios.merge(m.routes.router.clone());
+        openapi.merge(m.routes.openapi.clone());
+    }
+    let studios = studios.layer(axum::middleware::from_fn_with_state(
+        Gate {
+            platform: app.platform.clone(),
+            provider: app.identity.clone(),
+        },
+        tutti_platform::identity::gate,
+    ));
     let openapi = openapi_json(openapi);
     let max_body = app.settings.max_body_bytes;
     let trust_proxy = app.settings.trust_proxy_headers;
 
     Router::new()
-        .merge(accounts)
+        .merge(studios)
         .merge(health::router(app.db.clone(), app.blobs.clone()))
         .merge(metrics::router(app.queue.clone()))
         .route(
@@ -143,7 +212,7 @@ pub fn router(app: &App) -> Router {
                 async move { ([(header::CONTENT_TYPE, "application/json")], body) }
             }),
         )
-        .merge(tutti_web::assets::router(&[tutti_web::assets::ASSETS]))
+        .merge(tutti_web::assets::router(app.assets.to_vec()))
         .route_layer(axum::middleware::from_fn(metrics::mark_route))
         .fallback(|| async { Problem::from_status(StatusCode::NOT_FOUND) })
         // Each `layer` wraps the ones before it: the body limits sit innermost and metrics
@@ -259,6 +328,15 @@ impl Running {
 /// Binds, builds the app, starts the job worker and serves until `stop` is cancelled.
 /// Requests in flight and jobs running finish before the returned server's `wait` ends.
 pub async fn start(settings: &Settings, stop: CancellationToken) -> anyhow::Result<Running> {
+    start_with(settings, Vec::new(), stop).await
+}
+
+/// [`start`] with more studios beside the server's own list.
+pub async fn start_with(
+    settings: &Settings,
+    extra: Vec<Box<dyn Studio>>,
+    stop: CancellationToken,
+) -> anyhow::Result<Running> {
     crate::tls::install_crypto_provider();
     let bound = Bound::bind(settings).await?;
     let mut settings = settings.clone();
@@ -266,13 +344,15 @@ pub async fn start(settings: &Settings, stop: CancellationToken) -> anyhow::Resu
     if settings.public_url.port() == Some(0) {
         let _ = settings.public_url.set_port(Some(bound.addr().port()));
     }
-    let app = build(&settings).await?;
+    let mut all = studios(&settings);
+    all.extend(extra);
+    let app = build_with(&settings, all).await?;
 
     let released = app.queue.release_orphans().await?;
     if released > 0 {
         tracing::info!(released, "re-queued jobs the previous run left unfinished");
     }
-    let setup = tutti_accounts::admin::setup_link(&app.platform)
+    let setup = tutti_accounts::admin::setup_link(&app.accounts)
         .await
         .map_err(|p| anyhow::anyhow!("{}", p.detail))
         .context("could not check whether the first admin exists")?;
@@ -319,7 +399,15 @@ pub async fn start(settings: &Settings, stop: CancellationToken) -> anyhow::Resu
 
 /// Starts the real server in-process for tests: the given settings, with `listen` moved to
 /// a free port on 127.0.0.1 when it names a fixed one.
-pub async fn spawn_for_tests(mut settings: Settings) -> anyhow::Result<Running> {
+pub async fn spawn_for_tests(settings: Settings) -> anyhow::Result<Running> {
+    spawn_studios_for_tests(settings, Vec::new()).await
+}
+
+/// [`spawn_for_tests`] with more studios beside the server's own, e.g. one a test defines.
+pub async fn spawn_studios_for_tests(
+    mut settings: Settings,
+    extra: Vec<Box<dyn Studio>>,
+) -> anyhow::Result<Running> {
     if settings.listen.port() != 0 {
         settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         let scheme = if settings.tls_cert.is_some() {
@@ -329,5 +417,70 @@ pub async fn spawn_for_tests(mut settings: Settings) -> anyhow::Result<Running> 
         };
         settings.public_url = Url::parse(&format!("{scheme}://127.0.0.1:0"))?;
     }
-    start(&settings, CancellationToken::new()).await
+    start_with(&settings, extra, CancellationToken::new()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Message ids defined in one Fluent source.
+    fn ids(source: &str) -> Vec<String> {
+        source
+            .lines()
+            .filter_map(|l| l.split_once(" = ").map(|(id, _)| id.trim().to_string()))
+            .filter(|id| !id.starts_with('#') && !id.is_empty() && !id.starts_with(' '))
+            .collect()
+    }
+
+    #[test]
+    fn the_studios_fit_together_and_speak_every_language() {
+        let settings = Settings::with_data_dir("unused");
+        let composition = Composition::new(studios(&settings)).expect("the studios fit");
+        composition
+            .migrations()
+            .expect("no migration versions collide");
+
+        let mut sources: Vec<&[(&str, &str)]> = vec![
+            tutti_platform::core::MESSAGES,
+            tutti_web::i18n::PLATFORM_MESSAGES,
+        ];
+        sources.extend(composition.studios().iter().map(|s| s.messages()));
+        for files in sources {
+            let english: Vec<String> = files
+                .iter()
+                .filter(|(l, _)| *l == "en")
+                .flat_map(|(_, s)| ids(s))
+                .collect();
+            for (lang, source) in files.iter().filter(|(l, _)| *l != "en") {
+                let other = ids(source);
+                for id in &english {
+                    assert!(other.contains(id), "{id} has no {lang} translation");
+                }
+                assert_eq!(
+                    english.len(),
+                    other.len(),
+                    "{lang} has messages English lacks"
+                );
+            }
+        }
+
+        // Every message a template asks for exists in every language.
+        let web = composition.web();
+        let mut templates: Vec<&[(&str, &str)]> = vec![
+            tutti_platform::core::TEMPLATES,
+            tutti_web::render::TEMPLATES,
+        ];
+        templates.extend(composition.studios().iter().map(|s| s.templates()));
+        for (name, template) in templates.into_iter().flatten() {
+            for part in template.split("t(\"").skip(1) {
+                let id = part.split('"').next().unwrap();
+                if !id.ends_with('-') {
+                    for lang in ["en", "he"] {
+                        assert!(web.i18n().has(lang, id), "{name} asks for {id} in {lang}");
+                    }
+                }
+            }
+        }
+    }
 }

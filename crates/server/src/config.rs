@@ -32,49 +32,8 @@ pub enum LogFormat {
     Json,
 }
 
-/// Who may create an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Signup {
-    /// Only people an admin invited.
-    #[default]
-    Invited,
-    /// Anyone who reaches the sign-up page.
-    Open,
-}
-
-/// Sign-in through an OpenID Connect provider.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OidcSettings {
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: String,
-    /// The provider's name on the sign-in button.
-    #[serde(default = "default_oidc_name")]
-    pub name: String,
-    #[serde(default = "default_oidc_scopes")]
-    pub scopes: Vec<String>,
-}
-
-fn default_oidc_name() -> String {
-    "OpenID Connect".into()
-}
-
-fn default_oidc_scopes() -> Vec<String> {
-    ["openid", "email", "profile"].map(String::from).to_vec()
-}
-
-/// Outgoing mail (invitations, password resets).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpSettings {
-    /// `smtp://user:pass@host:port` (STARTTLS, required when there are credentials),
-    /// `smtps://…` (TLS from the start), or `smtp://host:port` for a plain local relay.
-    pub url: String,
-    /// The sender address, e.g. `Tutti <tutti@example.org>`.
-    pub from: String,
-}
+// The accounts studio declares its own settings; they sit at the top level of the file.
+pub use tutti_accounts::{OidcSettings, Signup, SmtpSettings};
 
 /// The background job workers of this process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -702,8 +661,8 @@ mod tests {
             issuer: "https://id.example.org".into(),
             client_id: "tutti".into(),
             client_secret: "oidc-secret".into(),
-            name: default_oidc_name(),
-            scopes: default_oidc_scopes(),
+            name: "OpenID Connect".into(),
+            scopes: vec!["openid".into()],
         });
         s.smtp = Some(SmtpSettings {
             url: "smtps://mailer:mail-pass@mail.example.org:465".into(),

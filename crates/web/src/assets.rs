@@ -17,11 +17,12 @@ pub const ASSETS: &[(&str, &str)] = &[
 
 /// Routes `/assets/{name}` over every list of assets given.
 pub fn router<S: Clone + Send + Sync + 'static>(
-    lists: &'static [&'static [(&'static str, &'static str)]],
+    lists: Vec<&'static [(&'static str, &'static str)]>,
 ) -> Router<S> {
+    let lists = std::sync::Arc::new(lists);
     Router::new().route(
         "/assets/{name}",
-        get(move |Path(name): Path<String>| async move { serve(lists, &name) }),
+        get(move |Path(name): Path<String>| async move { serve(&lists, &name) }),
     )
 }
 

@@ -39,6 +39,18 @@ pub struct PageCtx {
     pub csrf: String,
     /// Path and query of this request, so sign-in and the language switch can return here.
     pub here: String,
+    /// The studios' links for the header.
+    pub nav: Vec<NavLink>,
+    /// The admin area's tabs.
+    pub admin_tabs: Vec<NavLink>,
+}
+
+/// A link labelled by a message id, so it reads in the page's language.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavLink {
+    pub href: String,
+    /// Fluent message id of the link text.
+    pub label: String,
 }
 
 impl PageCtx {
@@ -50,6 +62,8 @@ impl PageCtx {
             viewer,
             csrf,
             here,
+            nav: Vec::new(),
+            admin_tabs: Vec::new(),
         }
     }
 }

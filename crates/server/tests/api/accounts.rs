@@ -92,7 +92,7 @@ async fn the_first_person_becomes_admin_through_the_one_time_setup_link() {
 #[tokio::test]
 async fn a_person_signs_in_with_a_password_and_signs_out() {
     let app = spawn_app().await;
-    app.user("dana@example.test", &[Role::Speaker]).await;
+    app.user("dana@example.test", &[SPEAKER]).await;
     let mut browser = app.anonymous();
 
     let wrong = browser
@@ -149,7 +149,7 @@ async fn a_person_signs_in_with_a_password_and_signs_out() {
 #[tokio::test]
 async fn a_role_granted_before_sign_up_applies_when_the_invitation_is_accepted() {
     let app = spawn_app().await;
-    let admin = app.signed_in("admin@example.test", &[Role::Admin]).await;
+    let admin = app.signed_in("admin@example.test", &[Role::ADMIN]).await;
     let granted = admin
         .api(
             Method::PUT,
@@ -231,7 +231,7 @@ async fn a_role_granted_before_sign_up_applies_when_the_invitation_is_accepted()
 #[tokio::test]
 async fn a_forgotten_password_is_reset_through_a_link_and_old_sessions_end() {
     let app = spawn_app().await;
-    let admin = app.signed_in("admin@example.test", &[Role::Admin]).await;
+    let admin = app.signed_in("admin@example.test", &[Role::ADMIN]).await;
     let mut dana = app.signed_in("dana@example.test", &[]).await;
 
     let asked = app
@@ -282,7 +282,7 @@ async fn a_forgotten_password_is_reset_through_a_link_and_old_sessions_end() {
 #[tokio::test]
 async fn the_last_admin_cannot_be_demoted() {
     let app = spawn_app().await;
-    let admin = app.signed_in("admin@example.test", &[Role::Admin]).await;
+    let admin = app.signed_in("admin@example.test", &[Role::ADMIN]).await;
     let refused = admin
         .api(
             Method::DELETE,

@@ -7,7 +7,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn bad_json_gets_a_problem_naming_the_field_and_changes_nothing() {
     let app = spawn_app().await;
-    let admin = app.signed_in("admin@example.test", &[Role::Admin]).await;
+    let admin = app.signed_in("admin@example.test", &[Role::ADMIN]).await;
     let post = |body: &'static str, content_type: &'static str| {
         admin
             .client
@@ -141,7 +141,7 @@ async fn unknown_routes_wrong_methods_and_huge_bodies_get_problems() {
         StatusCode::METHOD_NOT_ALLOWED,
     )
     .await;
-    let admin = app.signed_in("admin@example.test", &[Role::Admin]).await;
+    let admin = app.signed_in("admin@example.test", &[Role::ADMIN]).await;
     let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(200 * 1024));
     let response = admin
         .client
@@ -158,7 +158,7 @@ async fn unknown_routes_wrong_methods_and_huge_bodies_get_problems() {
 #[tokio::test]
 async fn a_problem_on_a_page_is_shown_as_a_page() {
     let app = spawn_app().await;
-    let member = app.signed_in("member@example.test", &[Role::Member]).await;
+    let member = app.signed_in("member@example.test", &[MEMBER]).await;
     let page = member.get("/admin/users").await;
     assert_eq!(page.status(), StatusCode::FORBIDDEN);
     assert!(

@@ -2,9 +2,11 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode, redirect};
 use serde_json::Value;
 use tutti_accounts::admin::{self, Actor};
-use tutti_accounts::{Platform, Role};
+use tutti_accounts::{Accounts, Role};
 use tutti_server::Settings;
-use tutti_server::app::{Running, spawn_for_tests};
+use tutti_server::app::{Running, spawn_studios_for_tests};
+
+pub use crate::rehearsal::{MEMBER, REVIEWER, SPEAKER};
 use tutti_store::testing::{TestBlobs, TestDb};
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -33,7 +35,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     settings.listen = "127.0.0.1:0".parse().unwrap();
     settings.public_url = "http://127.0.0.1:0".parse().unwrap();
     adjust(&mut settings);
-    let running = spawn_for_tests(settings).await.expect("server starts");
+    let running = spawn_studios_for_tests(settings, vec![Box::new(crate::rehearsal::Rehearsal)])
+        .await
+        .expect("server starts");
     let base = running.url.as_str().trim_end_matches('/').to_string();
     TestApp {
         running: Some(running),
@@ -45,8 +49,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
-    pub fn platform(&self) -> &Platform {
-        &self.running.as_ref().unwrap().app.platform
+    /// The accounts' state, to set up people as `tutti admin` would.
+    pub fn platform(&self) -> &Accounts {
+        &self.running.as_ref().unwrap().app.accounts
     }
 
     pub fn url(&self, path: &str) -> String {

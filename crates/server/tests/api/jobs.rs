@@ -9,7 +9,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn an_admin_queues_self_test_jobs_watches_them_finish_and_retries_a_failure() {
     let app = spawn_app().await;
-    let admin = app.signed_in("admin@example.test", &[Role::Admin]).await;
+    let admin = app.signed_in("admin@example.test", &[Role::ADMIN]).await;
     let queued = admin
         .api(
             Method::POST,

@@ -3,6 +3,7 @@
 //! PostgreSQL and S3 when `TUTTI_TEST_DATABASE_URL` / `TUTTI_TEST_BLOB_URL` name them.
 
 mod helpers;
+mod rehearsal;
 
 mod accounts;
 mod errors;

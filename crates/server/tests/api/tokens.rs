@@ -7,7 +7,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn a_token_is_shown_once_works_as_its_owner_and_stops_when_revoked() {
     let app = spawn_app().await;
-    let dana = app.signed_in("dana@example.test", &[Role::Speaker]).await;
+    let dana = app.signed_in("dana@example.test", &[SPEAKER]).await;
     let created = dana
         .api(
             Method::POST,
@@ -69,9 +69,9 @@ async fn a_token_is_shown_once_works_as_its_owner_and_stops_when_revoked() {
 #[tokio::test]
 async fn a_delegate_token_acts_for_a_named_user_and_every_call_is_audited() {
     let app = spawn_app().await;
-    app.user("system@example.test", &[Role::Admin]).await;
-    app.user("speaker@example.test", &[Role::Speaker]).await;
-    app.user("other-admin@example.test", &[Role::Admin]).await;
+    app.user("system@example.test", &[Role::ADMIN]).await;
+    app.user("speaker@example.test", &[SPEAKER]).await;
+    app.user("other-admin@example.test", &[Role::ADMIN]).await;
     let delegate = with_token(&app.token("system@example.test", TokenScope::Delegate).await);
 
     let me: Value = delegate
@@ -153,8 +153,8 @@ async fn a_delegate_token_acts_for_a_named_user_and_every_call_is_audited() {
 #[tokio::test]
 async fn only_delegate_tokens_of_admins_may_act_for_others() {
     let app = spawn_app().await;
-    app.user("speaker@example.test", &[Role::Speaker]).await;
-    app.user("admin@example.test", &[Role::Admin]).await;
+    app.user("speaker@example.test", &[SPEAKER]).await;
+    app.user("admin@example.test", &[Role::ADMIN]).await;
     let plain = with_token(&app.token("admin@example.test", TokenScope::Api).await);
     let refused = plain
         .get(app.url("/api/v1/me"))
@@ -164,9 +164,7 @@ async fn only_delegate_tokens_of_admins_may_act_for_others() {
         .unwrap();
     problem(refused, StatusCode::FORBIDDEN).await;
 
-    let speaker = app
-        .signed_in("reviewer@example.test", &[Role::Reviewer])
-        .await;
+    let speaker = app.signed_in("reviewer@example.test", &[REVIEWER]).await;
     let denied = speaker
         .api(
             Method::POST,

@@ -1,0 +1,79 @@
+//! What every studio plugs into. A studio (accounts, recital, choir, meetings, music) is
+//! one crate that implements [`Studio`]: it declares its migrations, templates,
+//! messages, assets, roles, navigation entry and routes, and the server composes them.
+//! This crate owns what they share: the [`Platform`] state handed to every route, who is
+//! asking ([`Identity`], resolved once per request by the gate in [`identity`]), the
+//! declaration of who may call each route ([`access`]), the page shell ([`page`]), the
+//! audit log ([`audit`]) and the platform's own admin pages (jobs, audit log) and home
+//! page ([`core`]).
+//!
+//! Who people are is not decided here: the accounts crate implements
+//! [`IdentityProvider`] for sessions and API tokens, so this crate knows an identity only
+//! by its id, email, name and roles.
+
+pub mod access;
+pub mod audit;
+pub mod core;
+pub mod error;
+pub mod identity;
+pub mod page;
+pub mod studio;
+
+use std::sync::Arc;
+
+use tutti_store::{Blobs, Db, Queue};
+use tutti_web::Web;
+
+pub use access::{Access, Role, RoleDef, RouteDecl, Routes, StudioRoutes};
+pub use audit::AuditEntry;
+pub use error::PlatformError;
+pub use identity::{Identity, IdentityProvider, MaybeIdentity, Person, Via};
+pub use page::Page;
+pub use studio::{Composition, Mounted, NavEntry, Studio};
+
+/// The platform's own tables (the audit log).
+pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// What every studio's routes share about the server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where browsers reach this server; links in mail and OIDC redirects use it.
+    pub public_url: url::Url,
+    /// Behind a reverse proxy: the client address comes from `X-Forwarded-For`.
+    pub trust_proxy_headers: bool,
+}
+
+impl Settings {
+    /// Cookies are marked Secure whenever the public address is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// An absolute link to a path on this server.
+    pub fn link(&self, path: &str) -> String {
+        let base = self.public_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+}
+
+/// The services every route needs; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Platform {
+    pub db: Db,
+    pub blobs: Blobs,
+    pub queue: Queue,
+    pub web: Web,
+    pub settings: Arc<Settings>,
+    /// Every role some studio declared; grants of anything else are refused.
+    pub roles: Arc<access::Roles>,
+    /// The studios' entries for the home page and the header.
+    pub nav: Arc<Vec<NavEntry>>,
+    /// The tabs of the admin area, from every studio that has admin pages.
+    pub admin_tabs: Arc<Vec<NavEntry>>,
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}

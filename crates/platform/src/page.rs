@@ -1,0 +1,107 @@
+//! The page shell every studio renders through: the [`Page`] extractor (renderer, layout
+//! context, the person), the error page that problems on navigations become, and the
+//! cookies the platform sets.
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::HeaderValue;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use tutti_web::{Lang, PageCtx, Problem, Web};
+
+use crate::Platform;
+use crate::identity::Identity;
+
+/// What a page handler needs: the renderer, the layout context and the person, if any.
+pub struct Page {
+    pub web: Web,
+    pub ctx: PageCtx,
+    pub identity: Option<Identity>,
+}
+
+impl Page {
+    /// Renders a template with this request's layout context.
+    pub fn render(&self, template: &str, data: impl serde::Serialize) -> Result<Response, Problem> {
+        self.web
+            .render(&self.ctx, template, data)
+            .map(IntoResponse::into_response)
+    }
+
+    /// A message in the page's language, for text built in handlers.
+    pub fn t(&self, key: &str) -> String {
+        self.web.t(&self.ctx, key)
+    }
+}
+
+fn ctx_for(p: &Platform, lang: Lang, identity: Option<&Identity>, here: String) -> PageCtx {
+    let csrf = identity.map(Identity::csrf).unwrap_or_default();
+    let mut ctx = PageCtx::new(lang, identity.map(Identity::viewer), csrf, here);
+    ctx.nav = p.nav.iter().map(|n| n.link()).collect();
+    ctx.admin_tabs = p.admin_tabs.iter().map(|n| n.link()).collect();
+    ctx
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Page
+where
+    Platform: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let platform = Platform::from_ref(state);
+        let lang = Lang::from_request_parts(parts, state).await?;
+        let identity = parts
+            .extensions
+            .get::<Option<Identity>>()
+            .cloned()
+            .flatten();
+        let here = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        let ctx = ctx_for(&platform, lang, identity.as_ref(), here);
+        Ok(Page {
+            web: platform.web,
+            ctx,
+            identity,
+        })
+    }
+}
+
+/// The error page a problem on a browser navigation becomes, with the same status.
+pub(crate) async fn problem_page(
+    p: &Platform,
+    lang: Lang,
+    identity: Option<Identity>,
+    here: String,
+    response: Response,
+) -> Response {
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
+    let problem: Problem =
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Problem::from_status(status));
+    let ctx = ctx_for(p, lang, identity.as_ref(), here);
+    match p.web.render(
+        &ctx,
+        "error.html",
+        serde_json::json!({ "problem": problem }),
+    ) {
+        Ok(html) => (status, html).into_response(),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// A `Set-Cookie` header value for this server's cookies.
+pub fn cookie(p: &Platform, name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if p.settings.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    ))
+    .expect("cookie values are URL-safe")
+}

@@ -1,0 +1,134 @@
+//! A small studio the tests plug in through the same registration point the real studios
+//! use: its own migration, template, messages, roles and routes at every access level.
+//! It stands for the studios to come (it declares the roles they will) so the platform's
+//! rules can be tested on routes no platform code knows about.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use tutti_platform::{
+    Access, Identity, Mounted, NavEntry, Page, Platform, PlatformError, Role, RoleDef, Routes,
+    Studio,
+};
+use tutti_web::{Json, Problem};
+use utoipa::ToSchema;
+use utoipa_axum::routes;
+
+pub const SPEAKER: Role = Role::declare("speaker");
+pub const REVIEWER: Role = Role::declare("reviewer");
+pub const ARTIST: Role = Role::declare("artist");
+pub const MEMBER: Role = Role::declare("member");
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("tests/api/rehearsal/migrations");
+
+pub struct Rehearsal;
+
+impl Studio for Rehearsal {
+    fn name(&self) -> &'static str {
+        "rehearsal"
+    }
+
+    fn migrations(&self) -> Option<&'static sqlx::migrate::Migrator> {
+        Some(&MIGRATIONS)
+    }
+
+    fn templates(&self) -> &'static [(&'static str, &'static str)] {
+        &[(
+            "rehearsal/room.html",
+            r#"{% extends "base.html" %}{% block main %}<h1>{{ t("rehearsal") }}</h1><p id="who">{{ viewer.email }}</p>{% endblock %}"#,
+        )]
+    }
+
+    fn messages(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            (
+                "en",
+                "rehearsal = Rehearsal\nrehearsal-about = A room to try things.\nrole-speaker = Speaker\nrole-reviewer = Reviewer\nrole-artist = Artist\nrole-member = Member\n",
+            ),
+            (
+                "he",
+                "rehearsal = חזרה\nrehearsal-about = חדר לנסות דברים.\nrole-speaker = דובר\nrole-reviewer = סוקר\nrole-artist = אמן\nrole-member = חבר\n",
+            ),
+        ]
+    }
+
+    fn roles(&self) -> Vec<RoleDef> {
+        [
+            (SPEAKER, "role-speaker"),
+            (REVIEWER, "role-reviewer"),
+            (ARTIST, "role-artist"),
+            (MEMBER, "role-member"),
+        ]
+        .into_iter()
+        .map(|(role, label)| RoleDef {
+            role,
+            label,
+            studio: "rehearsal",
+        })
+        .collect()
+    }
+
+    fn nav(&self) -> Option<NavEntry> {
+        Some(NavEntry {
+            href: "/rehearsal",
+            label: "rehearsal",
+            about: "rehearsal-about",
+        })
+    }
+
+    fn mount(&self, platform: &Platform) -> Result<Mounted, PlatformError> {
+        let routes = Routes::new()
+            .page(Access::Role(SPEAKER), Method::GET, "/rehearsal", room)
+            .api(Access::SignedIn, routes!(list_notes))
+            .api(Access::Role(MEMBER), routes!(add_note))
+            .with_state(platform.clone());
+        Ok(Mounted::routes(routes))
+    }
+}
+
+async fn room(page: Page) -> Result<Response, Problem> {
+    page.render("rehearsal/room.html", serde_json::json!({}))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct Note {
+    pub id: String,
+    pub author_email: String,
+    pub body: String,
+}
+
+#[utoipa::path(get, path = "/rehearsal/notes", tag = "rehearsal",
+    responses((status = 200, body = Vec<Note>)))]
+async fn list_notes(State(p): State<Platform>) -> Result<Json<Vec<Note>>, Problem> {
+    let notes = sqlx::query_as("SELECT id, author_email, body FROM rehearsal_notes ORDER BY id")
+        .fetch_all(p.db.pool())
+        .await?;
+    Ok(Json(notes))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewNote {
+    pub body: String,
+}
+
+#[utoipa::path(post, path = "/rehearsal/notes", tag = "rehearsal", request_body = NewNote,
+    responses((status = 201, body = Note)))]
+async fn add_note(
+    State(p): State<Platform>,
+    identity: Identity,
+    Json(body): Json<NewNote>,
+) -> Result<(StatusCode, Json<Note>), Problem> {
+    let note = Note {
+        id: tutti_store::new_id(),
+        author_email: identity.user.email.clone(),
+        body: body.body,
+    };
+    sqlx::query("INSERT INTO rehearsal_notes (id, author_email, body) VALUES ($1, $2, $3)")
+        .bind(&note.id)
+        .bind(&note.author_email)
+        .bind(&note.body)
+        .execute(p.db.pool())
+        .await?;
+    Ok((StatusCode::CREATED, Json(note)))
+}
