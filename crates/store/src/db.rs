@@ -36,6 +36,18 @@ impl Backend {
             )))
         }
     }
+
+    /// The database's own clock in Unix milliseconds, as an SQL expression to splice into a
+    /// query. Every time the job queue and the leases compare (heartbeats, expiries, run
+    /// times, schedule periods) comes from here, so nodes whose clocks disagree still
+    /// agree on what is stale. It is a scalar subquery so PostgreSQL evaluates it once per
+    /// statement and can still use an index on the column it is compared with.
+    pub fn now_ms_sql(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "(SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER))",
+            Backend::Postgres => "(SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+        }
+    }
 }
 
 /// The database pool shared by every crate.
@@ -113,6 +125,14 @@ impl Db {
         let migrator = Migrator::with_migrations(all);
         migrator.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// The database's clock in Unix milliseconds (see [`Backend::now_ms_sql`]).
+    pub async fn now_ms(&self) -> Result<i64> {
+        let sql = format!("SELECT {}", self.backend.now_ms_sql());
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// A cheap round trip, for readiness checks.

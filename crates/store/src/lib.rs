@@ -9,12 +9,15 @@ pub mod blobs;
 pub mod db;
 pub mod error;
 pub mod jobs;
+pub mod leases;
 pub mod testing;
 
 pub use blobs::Blobs;
 pub use db::{Backend, Db, Tx};
 pub use error::StoreError;
-pub use jobs::{Job, JobError, JobHandler, JobRun, JobStatus, Queue, Worker};
+pub use jobs::{
+    Job, JobError, JobHandler, JobRun, JobStatus, NewJob, Queue, Schedule, TypedJob, Worker,
+};
 /// Re-exported so every crate uses the same sqlx build and features.
 pub use sqlx;
 

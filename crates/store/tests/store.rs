@@ -187,6 +187,11 @@ async fn an_orphaned_job_is_claimed_again_and_the_old_run_cannot_complete_it() {
     );
 
     tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        queue.claim("other", &kinds).await.unwrap().is_none(),
+        "a stale job is not claimed directly: only the sweep puts it back"
+    );
+    assert_eq!(queue.sweep_orphans("sweeper").await.unwrap(), Some(1));
     let worker = Worker::new(queue.clone()).register(SELFTEST, SelfTest(db.clone()));
     assert_eq!(worker.run_until_idle().await.unwrap(), 1);
     let job = queue.get(&id).await.unwrap().unwrap();
