@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Tutti's whole test suite, as CI runs it (`bash tests/run.sh`) and as a developer can.
 #
-#   1. rust (embedded)   cargo nextest run --workspace   with SQLite + local files
-#   2. rust (pg + s3)    cargo nextest run --workspace   against PostgreSQL and SeaweedFS S3
-#   3. browser (e2e)     npm --prefix tests/e2e test      against target/debug/tutti
+#   0. setup             tests/setup.sh installs what is missing (apt, pip, npm, nextest)
+#   1. checks            cargo fmt --check, cargo clippy --all-targets -D warnings
+#   2. rust (embedded)   cargo nextest run --workspace   with SQLite + local files
+#   3. rust (pg + s3)    cargo nextest run --workspace   against PostgreSQL and SeaweedFS S3
+#   4. browser (e2e)     npm --prefix tests/e2e test      against target/debug/tutti
 #
 # The services for group 2 are started from tests/services/ unless already running, and
 # the ones started here are stopped again on exit. Every group runs even when an earlier
 # one failed; the exit status is non-zero when any failed. Logs: target/test-logs/.
 #
-# Environment: NEXTEST_PROFILE (default: ci, see .config/nextest.toml).
+# Environment: NEXTEST_PROFILE (default: ci, see .config/nextest.toml);
+# TUTTI_TEST_SKIP_SETUP=1 skips step 0.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,6 +24,11 @@ export NEXTEST_PROFILE=${NEXTEST_PROFILE:-ci}
 unset TUTTI_TEST_DATABASE_URL TUTTI_TEST_BLOB_URL TUTTI_TEST_BLOB_OPTIONS
 
 suite_start=$SECONDS
+if [[ ${TUTTI_TEST_SKIP_SETUP:-0} != 1 ]]; then
+  bash tests/setup.sh || { echo "tests/run.sh: setup failed" >&2; exit 1; }
+fi
+# pip and Debian put test tools here; they may not be on PATH yet in this shell.
+export PATH="$PATH:/usr/local/bin:$HOME/.local/bin"
 hms() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 banner() { printf '\n==== %s ====\n' "$*"; }
 
@@ -128,6 +136,15 @@ browser() {
   TUTTI_BIN=$ROOT/target/debug/tutti npm --prefix tests/e2e test
 }
 
+checks() {
+  cargo fmt --all --check && cargo clippy --workspace --all-targets -- -D warnings
+}
+
+check_summary() {
+  if [[ $2 == 0 ]]; then echo "fmt and clippy clean"; else echo "fmt or clippy found problems (see $1)"; fi
+}
+
+run_group "checks" check_summary checks
 run_group "rust-embedded" nextest_summary rust_embedded
 run_group "rust-postgres-s3" nextest_summary rust_backends
 run_group "browser-e2e" node_summary browser
