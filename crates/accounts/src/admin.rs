@@ -100,6 +100,8 @@ pub async fn create_user(
     )
     .await?;
     tx.commit().await?;
+    // Mail queued in the transaction goes out now, not at the next poll.
+    p.queue.notify();
     Ok(CreatedUser {
         id: user.id,
         setup_link,
@@ -159,6 +161,8 @@ pub async fn invite(
     tutti_platform::audit::record(&mut *tx, actor.audit("invited", with_roles(&email, roles)))
         .await?;
     tx.commit().await?;
+    // Mail queued in the transaction goes out now, not at the next poll.
+    p.queue.notify();
     Ok(link)
 }
 
@@ -325,6 +329,8 @@ pub async fn request_password_reset(p: &Accounts, email: &str) -> Result<(), Pro
             .await?;
     }
     tx.commit().await?;
+    // Mail queued in the transaction goes out now, not at the next poll.
+    p.queue.notify();
     Ok(())
 }
 

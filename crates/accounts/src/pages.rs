@@ -337,6 +337,7 @@ async fn oidc_account(p: &Accounts, claims: &crate::oidc::Claims) -> Result<User
     };
     db::link_identity(&mut *tx, &claims.issuer, &claims.subject, &user.id).await?;
     tx.commit().await?;
+    p.queue.notify();
     Ok(user)
 }
 

@@ -150,15 +150,19 @@ async fn list_jobs(
     ))
 }
 
-/// Queues a failed job again, recording who did it.
+/// Queues a failed job again and records who did it: both or neither.
 async fn retry(p: &Platform, identity: &Identity, id: &str) -> Result<(), PlatformError> {
-    if !p.queue.retry(id).await? {
+    let mut tx = p.db.begin().await?;
+    if !p.queue.retry_in(&mut tx, id).await? {
         return Err(PlatformError::not_found(
             "id",
             "There is no failed job with that id.",
         ));
     }
-    audit::record(p.db.pool(), identity.audit("job-retried", id.to_string())).await
+    audit::record(&mut *tx, identity.audit("job-retried", id.to_string())).await?;
+    tx.commit().await.map_err(tutti_store::StoreError::from)?;
+    p.queue.notify();
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/admin/jobs/{id}/retry", tag = "admin",
@@ -220,6 +224,7 @@ async fn queue_selftest(
     )
     .await?;
     tx.commit().await.map_err(tutti_store::StoreError::from)?;
+    p.queue.notify();
     Ok(ids)
 }
 

@@ -172,7 +172,10 @@ pub fn worker(app: &App) -> Worker {
         .register(
             tutti_store::jobs::SELFTEST,
             tutti_store::jobs::SelfTest(app.db.clone()),
-        );
+        )
+        .with_retention(Duration::from_secs(
+            app.settings.jobs.keep_done_days * 86_400,
+        ));
     for m in app.mounted.iter() {
         if let Some(jobs) = &m.jobs {
             worker = jobs(worker);

@@ -45,6 +45,9 @@ pub struct JobSettings {
     pub stale_after_secs: u64,
     /// How often to look for jobs other processes enqueued.
     pub poll_ms: u64,
+    /// Days a finished job stays listed before the daily retention job deletes it;
+    /// failed jobs stay until an admin retries them.
+    pub keep_done_days: u64,
 }
 
 impl Default for JobSettings {
@@ -53,6 +56,7 @@ impl Default for JobSettings {
             workers: 2,
             stale_after_secs: 30,
             poll_ms: 1000,
+            keep_done_days: 7,
         }
     }
 }

@@ -34,7 +34,14 @@ async fn an_admin_queues_self_test_jobs_watches_them_finish_and_retries_a_failur
             .json()
             .await
             .unwrap();
-        if list["counts"]["done"] == 5 {
+        // The daily retention job may have run too: count the self-tests.
+        let done = list["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["kind"] == "platform.selftest")
+            .count();
+        if done == 5 {
             break;
         }
         assert!(

@@ -127,7 +127,10 @@ async fn an_operator_looks_after_the_job_queue() {
     op.ok(&["migrate"]);
     let listed = op.ok(&["jobs", "list"]);
     assert!(listed.starts_with("ID"), "{listed}");
-    assert!(op.ok(&["jobs", "run-once"]).contains("Ran 0 jobs"));
+    // The first run may include this period's retention job; the second finds nothing.
+    op.ok(&["jobs", "run-once"]);
+    let again = op.ok(&["jobs", "run-once"]);
+    assert!(again.contains("Ran 0 jobs"), "{again}");
     let missing = op.fails(&["jobs", "retry", "nope"]);
     assert!(missing.contains("no failed job with id nope"), "{missing}");
     let wrong = op.fails(&["jobs", "list", "--status", "lost"]);
