@@ -6,10 +6,12 @@
 //! [`Blobs`] and a [`Queue`] built here, so the same code runs on every backend.
 
 pub mod blobs;
+pub mod copy;
 pub mod db;
 pub mod error;
 pub mod jobs;
 pub mod leases;
+pub mod tables;
 pub mod testing;
 
 pub use blobs::Blobs;
