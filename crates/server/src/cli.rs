@@ -139,6 +139,34 @@ pub enum AdminCommand {
         #[arg(long, default_value = "api")]
         scope: TokenScope,
     },
+    /// Write a consistent backup (database snapshot, blobs, manifest with checksums) to a
+    /// new folder, while the server keeps running.
+    Backup {
+        /// The folder to write; it must not exist yet or be empty.
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+    },
+    /// Restore a backup made by `tutti admin backup` into this installation (its server
+    /// stopped), checking every checksum.
+    Restore {
+        /// The backup folder.
+        #[arg(value_name = "IN")]
+        input: PathBuf,
+        /// Overwrite an installation that already has accounts or blobs.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Copy every row and every blob to another installation (e.g. from SQLite and files
+    /// to PostgreSQL and S3), verify both sides, and resume where it stopped if run again.
+    Move {
+        /// The target's settings file, in the format of tutti.toml (database_url,
+        /// blob_url, blob_options).
+        #[arg(long, value_name = "NEW.toml")]
+        to: PathBuf,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 1000, value_name = "ROWS")]
+        batch_size: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,6 +249,17 @@ async fn run_with_settings(command: Command, settings: Settings) -> anyhow::Resu
         Command::Config => {
             print!("{}", settings.redacted());
             Ok(())
+        }
+        // Backups, restores and moves open the databases themselves: building the app
+        // would migrate (or create) them first.
+        Command::Admin(AdminCommand::Backup { out }) => {
+            crate::backup::backup(&settings, &out).await
+        }
+        Command::Admin(AdminCommand::Restore { input, force }) => {
+            crate::backup::restore(&settings, &input, force).await
+        }
+        Command::Admin(AdminCommand::Move { to, batch_size }) => {
+            crate::relocate::run(&settings, &to, batch_size).await
         }
         Command::Admin(command) => {
             let app = app::build(&settings).await?;
@@ -318,6 +357,9 @@ async fn run_admin(app: &app::App, command: AdminCommand) -> anyhow::Result<()> 
                 .map_err(problem)?;
             eprintln!("Token {name:?} for {email}; it is shown only this once:");
             println!("{token}");
+        }
+        AdminCommand::Backup { .. } | AdminCommand::Restore { .. } | AdminCommand::Move { .. } => {
+            unreachable!("run_with_settings runs these without building the app")
         }
     }
     Ok(())

@@ -205,6 +205,20 @@ impl Settings {
         Settings::from_figment(&figment)
     }
 
+    /// Settings from one TOML file alone, checked like [`Settings::load`] checks them:
+    /// how `tutti admin move --to` reads the target installation, so this one's
+    /// environment and flags do not leak into it.
+    pub fn from_file(path: &Path) -> anyhow::Result<Settings> {
+        anyhow::ensure!(
+            path.is_file(),
+            "settings file {} does not exist: write the target's settings there, in the \
+             format of tutti.toml",
+            path.display()
+        );
+        Settings::from_figment(&Figment::new().merge(Toml::file_exact(path)))
+            .with_context(|| format!("in {}", path.display()))
+    }
+
     /// Extracts and checks settings from any figment; the layers are the caller's choice.
     pub fn from_figment(figment: &Figment) -> anyhow::Result<Settings> {
         let raw: Raw = figment
@@ -600,6 +614,40 @@ mod tests {
             let oidc = s.oidc.unwrap();
             assert_eq!(oidc.client_id, "12345");
             assert_eq!(oidc.client_secret, "0042");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_settings_file_alone_ignores_the_environment() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("TUTTI_DATABASE_URL", "sqlite://from-env.db");
+            jail.create_file(
+                "new.toml",
+                r#"
+                database_url = "postgres://tutti:pw@db/tutti"
+                blob_url = "s3://media/tutti"
+                [blob_options]
+                aws_allow_http = "true"
+                "#,
+            )?;
+            let s = Settings::from_file(Path::new("new.toml"))
+                .map_err(|e| figment::Error::from(format!("{e:#}")))?;
+            assert_eq!(s.database_url, "postgres://tutti:pw@db/tutti");
+            assert_eq!(s.blob_url, "s3://media/tutti");
+            assert_eq!(s.blob_options["aws_allow_http"], "true");
+            jail.create_file("bad.toml", "database_url = \"mysql://x\"\n")?;
+            let err = format!(
+                "{:#}",
+                Settings::from_file(Path::new("bad.toml")).unwrap_err()
+            );
+            assert!(
+                err.contains("bad.toml") && err.contains("database_url"),
+                "{err}"
+            );
+            let err = Settings::from_file(Path::new("none.toml")).unwrap_err();
+            assert!(err.to_string().contains("does not exist"), "{err}");
             Ok(())
         });
     }
