@@ -15,6 +15,12 @@ pub enum StoreError {
     Config(String),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// What a client sent did not match the checksum it announced; nothing was kept.
+    #[error("checksum mismatch: expected SHA-256 {expected}, received {actual}")]
+    ChecksumMismatch { expected: String, actual: String },
+    /// The body being stored broke off (client gone, body too large).
+    #[error("the incoming data broke off: {0}")]
+    Incoming(String),
     #[error("invalid job payload: {0}")]
     Payload(#[from] serde_json::Error),
 }

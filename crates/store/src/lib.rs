@@ -14,7 +14,7 @@ pub mod leases;
 pub mod tables;
 pub mod testing;
 
-pub use blobs::Blobs;
+pub use blobs::{Blobs, Checksum, StoredBlob};
 pub use db::{Backend, Db, Tx};
 pub use error::StoreError;
 pub use jobs::{
