@@ -182,6 +182,22 @@ pub struct RouteDecl {
     pub access: Access,
     /// Whether the route answers pages (HTML) rather than the JSON API.
     pub page: bool,
+    /// The largest request body it takes ([`BodyLimit::Default`]: the server's setting).
+    pub body_limit: BodyLimit,
+}
+
+/// How large a request body a route takes. Routes declare it with
+/// [`Routes::page_with_limit`] or [`Routes::api_with_limit`]; the server enforces it
+/// ([`crate::bodies`]) in place of its default `max_body_bytes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BodyLimit {
+    /// The server's `max_body_bytes`.
+    #[default]
+    Default,
+    /// At most this many bytes.
+    Max(usize),
+    /// No limit: the handler streams the body and bounds it itself (uploads).
+    Unlimited,
 }
 
 /// A studio's routes under construction, every one with its access declared.
@@ -221,13 +237,51 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
             path: path.to_string(),
             access,
             page: true,
+            body_limit: BodyLimit::Default,
+        });
+        self
+    }
+
+    /// [`Routes::page`] taking request bodies up to `limit` instead of the server's default.
+    pub fn page_with_limit<H, T>(
+        mut self,
+        access: Access,
+        limit: BodyLimit,
+        method: Method,
+        path: &str,
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone())
+            .unwrap_or_else(|_| panic!("{method} cannot be routed"));
+        let route: MethodRouter<S> = with_limit(guard(on(filter, handler), access.clone()), limit);
+        self.pages = self.pages.route(path, route);
+        self.decls.push(RouteDecl {
+            method,
+            path: path.to_string(),
+            access,
+            page: true,
+            body_limit: limit,
         });
         self
     }
 
     /// JSON API operations (from `utoipa_axum::routes!`), mounted under `/api/v1` and
     /// described in the OpenAPI document, all callable by `access`.
-    pub fn api(mut self, access: Access, routes: UtoipaMethodRouter<S>) -> Self {
+    pub fn api(self, access: Access, routes: UtoipaMethodRouter<S>) -> Self {
+        self.api_with_limit(access, BodyLimit::Default, routes)
+    }
+
+    /// [`Routes::api`] taking request bodies up to `limit` instead of the server's default.
+    pub fn api_with_limit(
+        mut self,
+        access: Access,
+        limit: BodyLimit,
+        routes: UtoipaMethodRouter<S>,
+    ) -> Self {
         let (schemas, paths, method_router) = routes;
         for (path, item) in &paths.paths {
             for method in methods_of(item) {
@@ -236,10 +290,11 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
                     path: format!("/api/v1{path}"),
                     access: access.clone(),
                     page: false,
+                    body_limit: limit,
                 });
             }
         }
-        let guarded = guard(method_router, access);
+        let guarded = with_limit(guard(method_router, access), limit);
         let nested = OpenApiRouter::new().routes((schemas, paths, guarded));
         self.api = self.api.nest("/api/v1", nested);
         self
@@ -279,6 +334,19 @@ fn guard<S: Clone + Send + Sync + 'static>(
             }
         },
     ))
+}
+
+/// A route with its own body limit also tells axum's extractors (`Bytes`, `String`, …),
+/// which otherwise apply the server-wide default; the hard limit is [`crate::bodies`].
+fn with_limit<S: Clone + Send + Sync + 'static>(
+    route: MethodRouter<S>,
+    limit: BodyLimit,
+) -> MethodRouter<S> {
+    match limit {
+        BodyLimit::Default => route,
+        BodyLimit::Max(n) => route.route_layer(axum::extract::DefaultBodyLimit::max(n)),
+        BodyLimit::Unlimited => route.route_layer(axum::extract::DefaultBodyLimit::disable()),
+    }
 }
 
 fn methods_of(item: &utoipa::openapi::PathItem) -> Vec<Method> {

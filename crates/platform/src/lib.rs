@@ -13,18 +13,20 @@
 
 pub mod access;
 pub mod audit;
+pub mod bodies;
 pub mod core;
 pub mod error;
 pub mod identity;
 pub mod page;
 pub mod studio;
+pub mod uploads;
 
 use std::sync::Arc;
 
 use tutti_store::{Blobs, Db, Queue};
 use tutti_web::Web;
 
-pub use access::{Access, Role, RoleDef, RouteDecl, Routes, StudioRoutes};
+pub use access::{Access, BodyLimit, Role, RoleDef, RouteDecl, Routes, StudioRoutes};
 pub use audit::AuditEntry;
 pub use error::PlatformError;
 pub use identity::{Identity, IdentityProvider, MaybeIdentity, Person, Via};

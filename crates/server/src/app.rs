@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use tutti_accounts::{Accounts, AccountsStudio};
@@ -115,7 +114,10 @@ pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> a
         nav: Arc::new(composition.nav()),
         admin_tabs: Arc::new(composition.admin_tabs()),
     };
-    let mut mounted = vec![Mounted::routes(tutti_platform::core::routes(&platform))];
+    let mut mounted = vec![
+        Mounted::routes(tutti_platform::core::routes(&platform)),
+        tutti_platform::uploads::mount(&platform, settings.uploads.clone()),
+    ];
     for studio in composition.studios() {
         mounted.push(
             studio
@@ -202,6 +204,8 @@ pub fn router(app: &App) -> Router {
     ));
     let openapi = openapi_json(openapi);
     let max_body = app.settings.max_body_bytes;
+    // Routes that declared their own body limit (uploads) get it; the rest get max_body.
+    let body_limits = tutti_platform::bodies::BodyLimits::new(max_body, &app.route_declarations());
     let trust_proxy = app.settings.trust_proxy_headers;
 
     Router::new()
@@ -221,7 +225,10 @@ pub fn router(app: &App) -> Router {
         // Each `layer` wraps the ones before it: the body limits sit innermost and metrics
         // outermost, so even a refused request is traced and counted.
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            body_limits,
+            tutti_platform::bodies::limit_bodies,
+        ))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
         .layer(
             TraceLayer::new_for_http()

@@ -34,6 +34,8 @@ pub enum LogFormat {
 
 // The accounts studio declares its own settings; they sit at the top level of the file.
 pub use tutti_accounts::{OidcSettings, Signup, SmtpSettings};
+// Upload limits are the platform's; they sit in `[uploads]`.
+pub use tutti_platform::uploads::UploadSettings;
 
 /// The background job workers of this process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +83,7 @@ pub struct Settings {
     pub oidc: Option<OidcSettings>,
     pub smtp: Option<SmtpSettings>,
     pub jobs: JobSettings,
+    pub uploads: UploadSettings,
 }
 
 /// The settings as the layers give them: the ones whose default depends on another
@@ -105,6 +108,7 @@ struct Raw {
     oidc: Option<OidcSettings>,
     smtp: Option<SmtpSettings>,
     jobs: JobSettings,
+    uploads: UploadSettings,
 }
 
 impl Default for Raw {
@@ -127,6 +131,7 @@ impl Default for Raw {
             oidc: None,
             smtp: None,
             jobs: JobSettings::default(),
+            uploads: UploadSettings::default(),
         }
     }
 }
@@ -151,6 +156,7 @@ const KEYS: &[&str] = &[
     "oidc",
     "smtp",
     "jobs",
+    "uploads",
 ];
 
 /// Settings given on the command line; only those present override the other layers.
@@ -437,6 +443,7 @@ impl Raw {
         if self.jobs.poll_ms == 0 {
             problems.push("jobs.poll_ms must be at least 1 (milliseconds)".into());
         }
+        problems.extend(self.uploads.problems());
         if let Some(oidc) = &self.oidc {
             if !Url::parse(&oidc.issuer).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
                 problems.push(format!(
@@ -492,6 +499,7 @@ impl Raw {
             oidc: self.oidc,
             smtp: self.smtp,
             jobs: self.jobs,
+            uploads: self.uploads,
         })
     }
 }

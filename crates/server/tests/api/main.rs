@@ -12,3 +12,4 @@ mod operations;
 mod pages;
 mod roles;
 mod tokens;
+mod uploads;
