@@ -1384,7 +1384,7 @@ mod tests {
         for toc in 0..=255u8 {
             for second in [0u8, 1, 2, 3, 7, 63] {
                 let packet = [toc, second, 0, 0, 0, 0, 0, 0];
-                let theirs = opus::packet::get_nb_samples(&packet, 48_000).unwrap_or(0);
+                let theirs = opus_pure::packet::samples_48k(&packet).unwrap_or(0);
                 assert_eq!(
                     opus_samples(&packet),
                     theirs as u64,

@@ -1,6 +1,7 @@
 //! Decoding any audio users bring to interleaved `f32`, one packet at a time: symphonia
 //! demuxes every container (WAV, AIFF, FLAC, MP3, MP4/M4A, Ogg, Matroska/WebM, CAF) and
-//! decodes most codecs; Opus, which symphonia lacks, goes to libopus. Browser WebM with
+//! decodes most codecs; Opus, which symphonia lacks, goes to `opus-pure` (a pure-Rust port
+//! of libopus whose 48 kHz output matches libopus's to float rounding). Browser WebM with
 //! unknown sizes and no cues decodes to its end because we never seek.
 //!
 //! Hostile input is bounded: specs are checked against [`crate::pcm`] limits, decoding
@@ -41,7 +42,8 @@ impl Default for DecodeLimits {
 enum Codec {
     Symphonia(Box<dyn AudioDecoder>),
     Opus {
-        decoder: opus::Decoder,
+        /// Boxed: the decoder keeps its state inline (about 10 KB).
+        decoder: Box<opus_pure::OpusDecoder>,
         channels: usize,
         /// Samples per channel still to drop at the start (the encoder's pre-skip).
         skip: usize,
@@ -147,16 +149,12 @@ impl Decoder {
         let bits_per_sample = params.bits_per_sample;
         let (codec, spec, codec_name) = if params.codec == CODEC_ID_OPUS {
             let spec = AudioSpec::new(48_000, channels)?;
-            let layout = match channels {
-                1 => opus::Channels::Mono,
-                2 => opus::Channels::Stereo,
-                n => {
-                    return Err(MediaError::Unsupported(format!(
-                        "Opus with {n} channels (multistream) is not supported; use mono or stereo"
-                    )));
-                }
-            };
-            let decoder = opus::Decoder::new(48_000, layout)
+            if !matches!(channels, 1 | 2) {
+                return Err(MediaError::Unsupported(format!(
+                    "Opus with {channels} channels (multistream) is not supported; use mono or stereo"
+                )));
+            }
+            let decoder = opus_pure::OpusDecoder::new(48_000, channels as usize)
                 .map_err(|e| MediaError::Corrupt(format!("cannot start the Opus decoder: {e}")))?;
             let skip = params
                 .extra_data
@@ -166,7 +164,7 @@ impl Decoder {
                 .unwrap_or(0);
             (
                 Codec::Opus {
-                    decoder,
+                    decoder: Box::new(decoder),
                     channels: channels as usize,
                     skip,
                 },
@@ -284,8 +282,13 @@ impl Decoder {
                     skip,
                 } => {
                     self.block.resize(OPUS_MAX_FRAMES * *channels, 0.0);
-                    match decoder.decode_float(&packet.data, &mut self.block, false) {
-                        Ok(frames) => {
+                    // The decoder is Rust but still a port of C full of index
+                    // arithmetic: a panic on a damaged packet counts as a bad packet.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        decoder.decode(&packet.data, OPUS_MAX_FRAMES, &mut self.block)
+                    }));
+                    match result {
+                        Ok(Ok(frames)) => {
                             // Ogg's demuxer already turns pre-skip and end padding into
                             // packet trims; Matroska's does not, so OpusHead's pre-skip
                             // is applied by hand there.
@@ -303,7 +306,12 @@ impl Decoder {
                             }
                             true
                         }
-                        Err(_) => false,
+                        Ok(Err(_)) => false,
+                        Err(_) => {
+                            // Its state may be half-updated: start the next packet afresh.
+                            let _ = decoder.reset_state();
+                            false
+                        }
                     }
                 }
             };

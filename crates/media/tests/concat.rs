@@ -104,7 +104,7 @@ fn webm_blocks(b: &[u8]) -> (Vec<Block>, u64) {
                 if end > b.len() {
                     break;
                 }
-                let samples = opus::packet::get_nb_samples(&b[frame..end], 48_000).unwrap();
+                let samples = opus_pure::packet::samples_48k(&b[frame..end]).unwrap();
                 blocks.push(Block {
                     element: at,
                     frame,
@@ -295,7 +295,7 @@ fn ogg_pages(b: &[u8]) -> (Vec<usize>, Vec<(usize, u64)>, u64) {
                 if index == 0 {
                     preskip = u16::from_le_bytes([b[start + 10], b[start + 11]]) as u64;
                 } else if index >= 2 {
-                    let samples = opus::packet::get_nb_samples(&b[start..offset], 48_000).unwrap();
+                    let samples = opus_pure::packet::samples_48k(&b[start..offset]).unwrap();
                     packets.push((start, samples as u64));
                 }
                 index += 1;

@@ -49,7 +49,9 @@ impl OpusMux for OggMux {
                 0,
             )
             .map_err(io_err)?;
-        let vendor = opus::version().as_bytes();
+        // The encoder's own vendor string ("opus-pure X.Y.Z"), as libopus's was before.
+        let vendor = opus_pure::OpusTags::default().vendor;
+        let vendor = vendor.as_bytes();
         let mut tags = Vec::with_capacity(16 + vendor.len());
         tags.extend_from_slice(b"OpusTags");
         tags.extend_from_slice(&(vendor.len() as u32).to_le_bytes());

@@ -1,4 +1,5 @@
-//! Opus through libopus (the `opus` crate): speech recordings and music for web playback.
+//! Opus through `opus-pure`, a pure-Rust port of libopus (no C toolchain or cmake to
+//! build it): speech recordings and music for web playback.
 //! This module owns the codec side — 20 ms frames, encoder delay, end padding, the
 //! OpusHead header — and hands packets to a container, [`super::ogg::OggMux`] or
 //! [`super::webm::WebmMux`], so both containers carry the same packets and timing.
@@ -9,19 +10,19 @@
 //! is encoded, and the container records the true length so the padding is dropped at
 //! the end. Decoded, the file is exactly as long as the input.
 
-use opus::{Application, Bitrate, Channels, Signal};
+use opus_pure::{Application, RateControl, Signal};
 
 use super::{check_block, check_spec, finished_error, sane};
 use crate::presets::{OpusApplication, OpusSettings};
 use crate::{AudioSpec, MediaError, PcmSink, Result};
 
-/// The input rates libopus takes.
+/// The input rates the Opus encoder takes.
 pub const RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
 /// Frame length in milliseconds.
 pub const FRAME_MS: u32 = 20;
 /// Samples per frame at 48 kHz, the rate Opus timestamps are counted in.
 pub const FRAME_48K: u64 = 48 * FRAME_MS as u64;
-/// The largest packet we let libopus write (RFC 6716's limit for one frame is 1275).
+/// The largest packet we let the encoder write (RFC 6716's limit for one frame is 1275).
 const MAX_PACKET: usize = 1500;
 
 /// Facts about the stream a container writes into its header.
@@ -63,7 +64,7 @@ pub trait OpusMux: Send {
 pub struct OpusEncoder<M: OpusMux> {
     mux: M,
     spec: AudioSpec,
-    encoder: opus::Encoder,
+    encoder: opus_pure::OpusEncoder,
     /// Samples per channel in one frame at the input rate.
     frame_len: usize,
     /// 48 kHz samples per input sample (1, 2, 3, 4 or 6).
@@ -94,18 +95,15 @@ impl<M: OpusMux> OpusEncoder<M> {
                 ),
             ));
         }
-        let channels = match spec.channels {
-            1 => Channels::Mono,
-            2 => Channels::Stereo,
-            n => {
-                return Err(MediaError::setting(
-                    "channels",
-                    format!(
-                        "Opus is encoded here as mono or stereo; downmix the {n} channels first"
-                    ),
-                ));
-            }
-        };
+        if !matches!(spec.channels, 1 | 2) {
+            return Err(MediaError::setting(
+                "channels",
+                format!(
+                    "Opus is encoded here as mono or stereo; downmix the {} channels first",
+                    spec.channels
+                ),
+            ));
+        }
         if !(6_000..=510_000).contains(&settings.bitrate) {
             return Err(MediaError::setting(
                 "bitrate",
@@ -128,22 +126,19 @@ impl<M: OpusMux> OpusEncoder<M> {
             OpusApplication::Voip => (Application::Voip, Signal::Voice),
             OpusApplication::Audio => (Application::Audio, Signal::Music),
         };
-        let opus_err = |what: &str, e: opus::Error| MediaError::Encode(format!("Opus {what}: {e}"));
-        let mut encoder = opus::Encoder::new(spec.sample_rate, channels, application)
-            .map_err(|e| opus_err("encoder", e))?;
-        encoder
-            .set_bitrate(Bitrate::Bits(settings.bitrate as i32))
-            .map_err(|e| opus_err("bitrate", e))?;
-        encoder
-            .set_complexity(i32::from(settings.complexity))
-            .map_err(|e| opus_err("complexity", e))?;
-        encoder
-            .set_signal(signal)
-            .map_err(|e| opus_err("signal", e))?;
-        encoder.set_vbr(true).map_err(|e| opus_err("VBR", e))?;
-        let lookahead = encoder
-            .get_lookahead()
-            .map_err(|e| opus_err("lookahead", e))? as u64;
+        let mut encoder = opus_pure::OpusEncoder::new(
+            spec.sample_rate as i32,
+            spec.channels as usize,
+            application,
+        )
+        .map_err(|e| MediaError::Encode(format!("Opus encoder: {e}")))?;
+        // The libopus settings we always used: VBR with libopus's default constraint
+        // (constrained VBR), the preset's bitrate and complexity, and a signal hint.
+        encoder.bitrate_bps = settings.bitrate as i32;
+        encoder.complexity = i32::from(settings.complexity);
+        encoder.signal_type = Some(signal);
+        encoder.rate_control = RateControl::ConstrainedVbr;
+        let lookahead = encoder.lookahead() as u64;
         let upsample = u64::from(48_000 / spec.sample_rate);
         let pre_skip = lookahead * upsample;
         mux.start(&StreamHead {
@@ -177,10 +172,15 @@ impl<M: OpusMux> OpusEncoder<M> {
 
     /// Encodes the full frame in `self.frame`, passing on the packet before it.
     fn encode_frame(&mut self) -> Result<()> {
-        let n = self
-            .encoder
-            .encode_float(&self.frame, &mut self.scratch)
-            .map_err(|e| MediaError::Encode(format!("Opus: {e}")))?;
+        // Input is sanitised (`sane`), but the encoder is a port of C full of index
+        // arithmetic: a panic in it fails this encode, not the process.
+        let (encoder, frame, scratch) = (&mut self.encoder, &self.frame, &mut self.scratch);
+        let frame_len = self.frame_len;
+        let n = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            encoder.encode(frame, frame_len, scratch)
+        }))
+        .map_err(|_| MediaError::Encode("Opus: the encoder failed".into()))?
+        .map_err(|e| MediaError::Encode(format!("Opus: {e}")))?;
         self.frame.clear();
         if let Some(len) = self.held_len {
             self.mux
