@@ -23,13 +23,19 @@
 //! may sit unfinished (`expire_hours`) before the [`ExpireUploads`] job removes it with
 //! its parts.
 //!
+//! **Small files in one request.** `POST /api/v1/uploads/form` takes one file in a
+//! `multipart/form-data` body ([`form`]): streamed to the store with
+//! [`tutti_store::Blobs::put_stream`], checked against an `Upload-Checksum` when given,
+//! and then a finished upload like any other. Not resumable: larger files go through tus.
+//!
 //! **Browsers.** Scripts in a signed-in page send their session's CSRF token as
-//! `X-CSRF-Token` on POST, PATCH and DELETE (tus-js-client: `headers`); API clients send
-//! `Authorization: Bearer <token>` instead.
+//! `X-CSRF-Token` on POST, PATCH and DELETE, form uploads included (tus-js-client:
+//! `headers`); API clients send `Authorization: Bearer <token>` instead.
 
 mod checksum;
 mod db;
 mod expire;
+mod form;
 mod tus;
 mod write;
 
@@ -124,7 +130,9 @@ pub fn mount(platform: &Platform, settings: UploadSettings) -> Mounted {
         platform: platform.clone(),
         settings: Arc::new(settings),
     };
-    let routes = tus::routes(state);
+    let routes = tus::routes()
+        .merge(form::routes(&state.settings))
+        .with_state(state);
     let job_platform = platform.clone();
     Mounted {
         routes,

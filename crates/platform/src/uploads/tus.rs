@@ -20,7 +20,7 @@ use super::db::{self, UploadRow};
 use super::write::{self, Outcome, Writer};
 use super::{Upload, Uploads, not_found};
 use crate::Platform;
-use crate::access::{Access, BodyLimit, Routes, StudioRoutes};
+use crate::access::{Access, BodyLimit, Routes};
 use crate::error::PlatformError;
 use crate::identity::Identity;
 
@@ -30,13 +30,12 @@ const OFFSET_STREAM: &str = "application/offset+octet-stream";
 /// `Upload-Metadata` longer than this is refused.
 const MAX_METADATA: usize = 4096;
 
-pub fn routes(state: Uploads) -> StudioRoutes {
+pub fn routes() -> Routes<Uploads> {
     Routes::new()
         .api(Access::Public, routes!(options))
         .api(Access::SignedIn, routes!(create))
         .api(Access::SignedIn, routes!(head, status, terminate))
         .api_with_limit(Access::SignedIn, BodyLimit::Unlimited, routes!(patch))
-        .with_state(state)
 }
 
 fn h(name: &'static str) -> HeaderName {
@@ -57,7 +56,7 @@ fn tus(status: StatusCode, headers: Vec<(&'static str, String)>) -> Response {
 }
 
 /// A problem document with the tus headers.
-fn refuse(problem: Problem) -> Response {
+pub(super) fn refuse(problem: Problem) -> Response {
     let mut response = problem.into_response();
     response
         .headers_mut()
@@ -65,15 +64,15 @@ fn refuse(problem: Problem) -> Response {
     response
 }
 
-fn fail(e: PlatformError) -> Response {
+pub(super) fn fail(e: PlatformError) -> Response {
     refuse(e.into())
 }
 
-fn bad_header(field: &str, detail: impl Into<String>) -> Response {
+pub(super) fn bad_header(field: &str, detail: impl Into<String>) -> Response {
     refuse(Problem::bad_request("invalid-header", detail).with_field(field))
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -163,7 +162,11 @@ fn encode_metadata(map: &BTreeMap<String, String>) -> String {
         .join(",")
 }
 
-fn quota_problem(settings: &super::UploadSettings, reserved: i64, length: u64) -> Problem {
+pub(super) fn quota_problem(
+    settings: &super::UploadSettings,
+    reserved: i64,
+    length: u64,
+) -> Problem {
     Problem::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "quota-exceeded",

@@ -594,3 +594,122 @@ async fn a_restart_between_patches_loses_nothing_acknowledged() {
     drop(dir);
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// A `multipart/form-data` body with a `studio` field and the file.
+fn form_body(boundary: &str, studio: &str, file: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"studio\"\r\n\r\n{studio}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"take.flac\"\r\n\
+         Content-Type: audio/flac\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+#[tokio::test]
+async fn a_form_upload_streams_to_the_store_and_checks_its_checksum() {
+    let app = spawn_app_with(|s| {
+        small_bodies(s);
+        s.uploads.quota_bytes = 8 * MIB;
+    })
+    .await;
+    let tus = uploader(&app, "ada@example.test").await;
+    let boundary = "tutti-test-boundary-1234";
+    let file = tus::bytes(9, 0, 3 * MIB as usize + 17);
+    let post = |body: Vec<u8>, checksum: Option<String>| {
+        let mut request = tus
+            .client
+            .post(app.url("/api/v1/uploads/form"))
+            .bearer_auth(&tus.token)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        if let Some(checksum) = checksum {
+            request = request.header("upload-checksum", checksum);
+        }
+        request.send()
+    };
+
+    let wrong = post(
+        form_body(boundary, "rehearsal", &file),
+        Some(format!("sha256 {}", b64(&[7u8; 32]))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status().as_u16(), 460);
+    let blobs = &running(&app).app.blobs;
+    assert!(
+        blobs.list("uploads/files").await.unwrap().is_empty(),
+        "nothing kept"
+    );
+
+    let created = post(
+        form_body(boundary, "rehearsal", &file),
+        Some(sha256_checksum(&file)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    let upload: Value = created.json().await.unwrap();
+    assert_eq!(upload["status"], "complete");
+    assert_eq!(upload["studio"], "rehearsal");
+    assert_eq!(upload["metadata"]["filename"], "take.flac");
+    assert_eq!(upload["length"], file.len());
+    let key = upload["blob_key"].as_str().unwrap();
+    assert_eq!(
+        stored_sha256(blobs, key).await,
+        (file.len() as u64, sha256_of(9, file.len() as u64))
+    );
+    assert_eq!(upload["sha256"], sha256_of(9, file.len() as u64));
+    assert_eq!(tus.status(&location).await["status"], "complete");
+
+    // Past the quota: refused from the declared length, before the body is stored.
+    let big = tus::bytes(9, 0, 6 * MIB as usize);
+    let over = post(form_body(boundary, "rehearsal", &big), None)
+        .await
+        .unwrap();
+    let body = problem(over, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(body["type"], "urn:tutti:problem:quota-exceeded");
+    assert_eq!(blobs.list("uploads/files").await.unwrap().len(), 1);
+
+    // A page script needs the CSRF header, as for every other change.
+    let browser = app.signed_in("grace@example.test", &[]).await;
+    let send = |csrf: Option<&str>| {
+        let mut request = browser
+            .client
+            .post(app.url("/api/v1/uploads/form"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(form_body(boundary, "", b"short take"));
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request.send()
+    };
+    let refused = send(None).await.unwrap();
+    assert_eq!(
+        problem(refused, StatusCode::FORBIDDEN).await["field"],
+        "csrf"
+    );
+    let accepted = send(Some(&browser.csrf)).await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+
+    let openapi: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let described = openapi["paths"]["/api/v1/uploads/form"]["post"]["description"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(described.contains("X-CSRF-Token"), "{described}");
+}
