@@ -9,6 +9,15 @@
 //! [`PcmSink`]s, so a file is decoded once however many outputs and analyses it feeds,
 //! and nothing holds a whole file in memory.
 
+#![forbid(unsafe_code)]
+
+// Damaged uploads reach codecs with bugs; the engine contains their panics with
+// `catch_unwind` (decode.rs), which does nothing under `panic = "abort"`.
+#[cfg(panic = "abort")]
+compile_error!(
+    "tutti-media needs panic = \"unwind\": it contains panics inside codecs with catch_unwind"
+);
+
 pub mod analyse;
 pub mod concat;
 pub mod decode;

@@ -8,8 +8,6 @@
 //! table. On a stream no tag is written: a placeholder tag that is never filled in would
 //! tell players the file has no frames.
 
-use std::mem::MaybeUninit;
-
 use mp3lame_encoder::{
     Bitrate, Builder, Encoder, FlushGap, InterleavedPcm, Mode, MonoPcm, Quality, VbrMode,
 };
@@ -29,8 +27,9 @@ pub struct Mp3Encoder {
     out: Out,
     spec: AudioSpec,
     lame: Encoder,
-    /// Output of one call: LAME's worst case is 1.25 × samples + 7200 bytes.
-    buf: Vec<MaybeUninit<u8>>,
+    /// Output of one call (LAME writes into its spare capacity, which must hold its worst
+    /// case of 1.25 × samples + 7200 bytes).
+    buf: Vec<u8>,
     /// The input chunk with non-finite samples replaced.
     input: Vec<f32>,
     wrote_audio: bool,
@@ -167,13 +166,6 @@ fn lame_error(e: mp3lame_encoder::EncodeError) -> MediaError {
     MediaError::Encode(format!("LAME: {e}"))
 }
 
-/// The initialised part of `buf` after LAME reported writing `n` bytes.
-fn written(buf: &[MaybeUninit<u8>], n: usize) -> &[u8] {
-    let n = n.min(buf.len());
-    // SAFETY: LAME initialised the first `n` bytes it reported, and `n` is within `buf`.
-    unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) }
-}
-
 impl PcmSink for Mp3Encoder {
     fn write(&mut self, samples: &[f32]) -> Result<()> {
         if self.finished {
@@ -182,19 +174,18 @@ impl PcmSink for Mp3Encoder {
         check_block(samples, self.spec.channels)?;
         let channels = self.spec.channels as usize;
         for chunk in samples.chunks(CHUNK_FRAMES * channels) {
-            let need = chunk.len() * 5 / 4 + 7200;
-            if self.buf.len() < need {
-                self.buf.resize(need, MaybeUninit::uninit());
-            }
+            self.buf.clear();
+            self.buf.reserve(chunk.len() * 5 / 4 + 7200);
             self.input.clear();
             self.input.extend(chunk.iter().map(|&x| sane(x)));
-            let n = if channels == 1 {
-                self.lame.encode(MonoPcm(&self.input), &mut self.buf)
+            if channels == 1 {
+                self.lame.encode_to_vec(MonoPcm(&self.input), &mut self.buf)
             } else {
-                self.lame.encode(InterleavedPcm(&self.input), &mut self.buf)
+                self.lame
+                    .encode_to_vec(InterleavedPcm(&self.input), &mut self.buf)
             }
             .map_err(lame_error)?;
-            self.out.write_all(written(&self.buf, n))?;
+            self.out.write_all(&self.buf)?;
         }
         self.wrote_audio |= !samples.is_empty();
         Ok(())
@@ -211,22 +202,17 @@ impl PcmSink for Mp3Encoder {
             self.write(&silence[..self.spec.channels as usize])?;
         }
         self.finished = true;
-        if self.buf.len() < 7200 {
-            self.buf.resize(7200, MaybeUninit::uninit());
-        }
-        let n = self
-            .lame
-            .flush::<FlushGap>(&mut self.buf)
+        self.buf.clear();
+        self.buf.reserve(7200);
+        self.lame
+            .flush_to_vec::<FlushGap>(&mut self.buf)
             .map_err(lame_error)?;
-        self.out.write_all(written(&self.buf, n))?;
+        self.out.write_all(&self.buf)?;
         if self.out.is_seekable() {
-            let size = self.lame.lame_tag_size();
-            if self.buf.len() < size {
-                self.buf.resize(size, MaybeUninit::uninit());
-            }
-            if let Some(n) = self.lame.lame_tag_encode(&mut self.buf) {
-                let tag = written(&self.buf, n.get()).to_vec();
-                self.out.patch(0, &tag)?;
+            self.buf.clear();
+            self.buf.reserve(self.lame.lame_tag_size());
+            if self.lame.lame_tag_encode_to_vec(&mut self.buf).is_some() {
+                self.out.patch(0, &self.buf)?;
             }
         }
         self.out.flush()?;
