@@ -50,7 +50,15 @@ pub async fn expire_now(p: &Platform) -> Result<u64, PlatformError> {
             if !db::lock(&p.db, &row.id, &token, None).await? {
                 continue;
             }
-            discard(p, &row).await?;
+            // An upload begun on another kind of store (before `tutti admin move`) has
+            // nothing here to free; anything else that fails is tried again next time
+            // (its lock keeps this run from picking it up again).
+            if stored_here(p, &row)
+                && let Err(e) = discard(p, &row).await
+            {
+                tracing::warn!(upload = %row.id, error = %e, "could not free an expired upload's parts");
+                continue;
+            }
             db::delete(&p.db, &row.id).await?;
             removed += 1;
             progressed = true;
@@ -60,6 +68,12 @@ pub async fn expire_now(p: &Platform) -> Result<u64, PlatformError> {
             return Ok(removed);
         }
     }
+}
+
+/// Whether an unfinished upload's bytes are in this server's kind of store (a move from
+/// a local folder to S3, or back, leaves uploads begun before it behind).
+pub(super) fn stored_here(p: &Platform, row: &db::UploadRow) -> bool {
+    p.blobs.parts_kind().map(|k| k.as_str()) == Some(row.storage.as_str())
 }
 
 /// Frees what the store holds for an unfinished upload.

@@ -350,8 +350,10 @@ fn gone() -> Response {
     ))
 }
 
-fn expired(row: &UploadRow) -> bool {
-    row.status == db::RECEIVING && row.expires_at < now_ms()
+/// An unfinished upload past its expiry, or begun on a store this server no longer uses.
+fn expired(p: &Platform, row: &UploadRow) -> bool {
+    row.status == db::RECEIVING
+        && (row.expires_at < now_ms() || !super::expire::stored_here(p, row))
 }
 
 /// Joins an upload whose last byte is stored but that is not yet marked complete (the
@@ -396,7 +398,7 @@ async fn head(
         Ok(row) => row,
         Err(e) => return fail(e),
     };
-    if expired(&row) {
+    if expired(p, &row) {
         return gone();
     }
     if row.status == db::RECEIVING && row.offset_bytes == row.length_bytes {
@@ -511,7 +513,7 @@ async fn patch(
         Ok(row) => row,
         Err(e) => return fail(e),
     };
-    if expired(&row) {
+    if expired(&p, &row) {
         return gone();
     }
     let mismatch = |row: &UploadRow| {

@@ -471,6 +471,7 @@ async fn the_expiry_job_removes_an_abandoned_upload_and_its_parts() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(tus.offset(&kept).await, 0, "uploads not yet due stay");
+
     assert_eq!(
         count(
             &app_state.db,
@@ -502,6 +503,37 @@ async fn the_expiry_job_removes_an_abandoned_upload_and_its_parts() {
             "only the upload not yet due keeps a file: {left:?}"
         );
     }
+
+    // An upload begun on another kind of store (before a move) is gone for its client,
+    // and the job removes its row without touching this store.
+    let moved = tus.create(10, "").await;
+    let moved_id = moved.rsplit('/').next().unwrap().to_string();
+    sqlx::query("UPDATE uploads SET storage = 'elsewhere' WHERE id = $1")
+        .bind(&moved_id)
+        .execute(app_state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(tus.head_response(&moved).await.status(), StatusCode::GONE);
+    assert_eq!(
+        tus.patch(&moved, 0, vec![1; 10], None).await.status(),
+        StatusCode::GONE
+    );
+    sqlx::query("UPDATE uploads SET expires_at = $1 WHERE id = $2")
+        .bind(tutti_store::now_ms() - 1000)
+        .bind(&moved_id)
+        .execute(app_state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        tutti_platform::uploads::expire_now(&app_state.platform)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        tus.head_response(&moved).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 async fn count(db: &Db, sql: &str) -> i64 {
