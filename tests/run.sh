@@ -2,7 +2,8 @@
 # Tutti's whole test suite, as CI runs it (`bash tests/run.sh`) and as a developer can.
 #
 #   0. setup             tests/setup.sh installs what is missing (apt, pip, npm, nextest)
-#   1. checks            cargo fmt --check, cargo clippy --all-targets -D warnings
+#   1. checks            cargo fmt --check, cargo clippy --all-targets -D warnings,
+#                        cargo deny check licenses bans sources
 #   2. rust (embedded)   cargo nextest run --workspace   with SQLite + local files
 #   3. rust (pg + s3)    cargo nextest run --workspace   against PostgreSQL and SeaweedFS S3
 #   4. browser (e2e)     npm --prefix tests/e2e test      against target/debug/tutti
@@ -137,11 +138,13 @@ browser() {
 }
 
 checks() {
-  cargo fmt --all --check && cargo clippy --workspace --all-targets -- -D warnings
+  cargo fmt --all --check &&
+    cargo clippy --workspace --all-targets -- -D warnings &&
+    cargo deny --log-level error check licenses bans sources
 }
 
 check_summary() {
-  if [[ $2 == 0 ]]; then echo "fmt and clippy clean"; else echo "fmt or clippy found problems (see $1)"; fi
+  if [[ $2 == 0 ]]; then echo "fmt, clippy and deny clean"; else echo "fmt, clippy or deny found problems (see $1)"; fi
 }
 
 run_group "checks" check_summary checks

@@ -60,6 +60,11 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 cargo nextest --version | head -n 1
+# Licence, ban and source checks of the dependency tree (offline; see deny.toml).
+if ! cargo deny --version >/dev/null 2>&1; then
+  cargo install --locked cargo-deny
+fi
+cargo deny --version
 
 step "npm packages (tests/e2e)"
 if [[ -d tests/e2e/node_modules && tests/e2e/node_modules/.package-lock.json -nt tests/e2e/package-lock.json ]]; then

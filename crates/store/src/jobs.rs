@@ -59,6 +59,10 @@ pub const SWEEP_LEASE: &str = "jobs.sweep";
 
 /// How long a cancelled handler gets to unwind before its outcome is recorded anyway.
 const ABORT_GRACE: Duration = Duration::from_secs(5);
+/// How long a stopping worker waits for running jobs by default.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+/// The longest pause between claims while the database keeps failing.
+const MAX_CLAIM_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Rows a retention pass deletes per statement, so SQLite's writer lock is never held long.
 const PRUNE_BATCH: i64 = 500;
@@ -730,6 +734,24 @@ impl Queue {
         }
         Ok(true)
     }
+
+    /// Gives a run that was stopped by shutdown back to the queue at once, without
+    /// counting the attempt, so another worker (or this one after a restart) takes it.
+    async fn release(&self, run: &JobRun) -> Result<bool> {
+        let now = self.now();
+        let sql = format!(
+            "UPDATE jobs SET status = 'queued', run_at = {now}, \
+             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+             locked_by = NULL, claim_token = NULL, updated_at = {now} \
+             WHERE id = $1 AND claim_token = $2 AND status = 'running'"
+        );
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(&run.job.id)
+            .bind(&run.claim)
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 /// Delay before attempt `attempts + 1`: 2 s, 4 s, 8 s … capped at one hour.
@@ -758,6 +780,10 @@ pub struct Worker {
     id: String,
     concurrency: usize,
     poll: Duration,
+    /// How long a stopping worker waits for running jobs before it cancels them.
+    grace: Duration,
+    /// Cancelled when the grace period is over: running jobs stop and go back.
+    shutdown: CancellationToken,
 }
 
 /// How a run ended, as the worker saw it.
@@ -767,6 +793,8 @@ enum Ended {
     ),
     Lost,
     TimedOut(Duration),
+    /// The process is stopping and the grace period ran out.
+    ShutDown,
 }
 
 impl Worker {
@@ -781,7 +809,21 @@ impl Worker {
             id: format!("{host}-{}-{}", std::process::id(), &new_id()[24..]),
             concurrency: 2,
             poll: Duration::from_secs(1),
+            grace: DEFAULT_GRACE,
+            shutdown: CancellationToken::new(),
         }
+    }
+
+    /// How long a stopping worker lets running jobs finish before it cancels them and
+    /// puts them back on the queue (default 10 s).
+    pub fn grace(mut self, grace: Duration) -> Worker {
+        self.grace = grace;
+        self
+    }
+
+    /// Cancels running jobs now (a second stop signal): they go back on the queue.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
     }
 
     /// Runs jobs of `kind` with `handler` (the string layer; see [`Worker::register_typed`]).
@@ -893,6 +935,7 @@ impl Worker {
             let slots = Arc::new(Semaphore::new(self.concurrency));
             let worker = Arc::new(self);
             let upkeep = tokio::spawn(worker.clone().upkeep(stop.clone()));
+            let mut failures: u32 = 0;
             loop {
                 let permit = tokio::select! {
                     p = slots.clone().acquire_owned() => p.expect("semaphore never closes"),
@@ -910,17 +953,47 @@ impl Worker {
                         });
                         continue;
                     }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not claim a job"),
+                    Ok(None) => failures = 0,
+                    Err(e) => {
+                        // The database is down or refusing: back off instead of spinning
+                        // (and logging) at the poll rate until it is back.
+                        failures += 1;
+                        if failures == 1 || failures % 10 == 0 {
+                            tracing::warn!(error = %e, failures, "could not claim a job");
+                        }
+                    }
                 }
                 drop(permit);
+                let pause = if failures == 0 {
+                    worker.poll
+                } else {
+                    (worker.poll * 2u32.saturating_pow(failures.min(5))).min(MAX_CLAIM_BACKOFF)
+                };
                 tokio::select! {
-                    _ = wake => {}
-                    _ = tokio::time::sleep(worker.poll) => {}
+                    _ = wake, if failures == 0 => {}
+                    _ = tokio::time::sleep(pause) => {}
                     _ = stop.cancelled() => break,
                 }
             }
-            let _ = slots.acquire_many(worker.concurrency as u32).await;
+            let all = worker.concurrency as u32;
+            let running = worker.concurrency - slots.available_permits();
+            if running > 0 {
+                tracing::info!(
+                    running,
+                    grace_secs = worker.grace.as_secs(),
+                    "stopping: waiting for running jobs"
+                );
+            }
+            if tokio::time::timeout(worker.grace, slots.acquire_many(all))
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "stopping: jobs still running after the grace period, cancelling them"
+                );
+                worker.shutdown.cancel();
+                let _ = slots.acquire_many(all).await;
+            }
             let _ = upkeep.await;
         })
     }
@@ -1012,6 +1085,7 @@ impl Worker {
             joined = &mut task => Ended::Returned(joined),
             _ = run.cancel.cancelled() => Ended::Lost,
             _ = deadline => Ended::TimedOut(limit.unwrap_or_default()),
+            _ = self.shutdown.cancelled() => Ended::ShutDown,
         };
         beat.abort();
         if !matches!(ended, Ended::Returned(_)) {
@@ -1039,6 +1113,14 @@ impl Worker {
             }
             Ended::Lost => {
                 discarded(&kind);
+                return Ok(());
+            }
+            Ended::ShutDown => {
+                if self.queue.release(&run).await? {
+                    tracing::warn!(
+                        "stopping: cancelled this job and put it back for another worker"
+                    );
+                }
                 return Ok(());
             }
             Ended::TimedOut(limit) => {

@@ -8,8 +8,12 @@ use serde::de::DeserializeOwned;
 
 use crate::Problem;
 
-/// A JSON body; `Content-Type: application/json` is required.
+/// A JSON body; `Content-Type: application/json` is required. Fields the type does not
+/// know are refused rather than dropped, so a misspelt field is an error the client sees.
 pub struct Json<T>(pub T);
+
+/// The largest JSON body any API operation takes; uploads go through tus, not JSON.
+pub const MAX_JSON_BYTES: usize = 1 << 20;
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = Problem;
@@ -27,21 +31,38 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 "Send a JSON body with `Content-Type: application/json`.",
             ));
         }
-        let bytes = body_bytes(req, state).await?;
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map(Json).map_err(|e| {
-            let field = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                Problem::bad_request(
-                    "malformed-json",
-                    format!("The body is not valid JSON: {inner}."),
-                )
-            } else {
-                let field = field_at_fault(&field, &inner.to_string());
-                Problem::invalid(&field, format!("Field `{field}`: {inner}."))
-            }
-        })
+        let _ = state;
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES)
+            .await
+            .map_err(|_| Problem::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE))?;
+        let mut unknown: Option<String> = None;
+        let json = &mut serde_json::Deserializer::from_slice(&bytes);
+        let mut note = |path: serde_ignored::Path<'_>| {
+            unknown.get_or_insert_with(|| path.to_string());
+        };
+        let de = serde_ignored::Deserializer::new(json, &mut note);
+        let parsed = serde_path_to_error::deserialize(de)
+            .map(Json)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let inner = e.into_inner();
+                if inner.is_syntax() || inner.is_eof() {
+                    Problem::bad_request(
+                        "malformed-json",
+                        format!("The body is not valid JSON: {inner}."),
+                    )
+                } else {
+                    let field = field_at_fault(&field, &inner.to_string());
+                    Problem::invalid(&field, format!("Field `{field}`: {inner}."))
+                }
+            })?;
+        match unknown {
+            None => Ok(parsed),
+            Some(field) => Err(Problem::invalid(
+                &field,
+                format!("This operation has no field `{field}`; remove it or check its spelling."),
+            )),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod i18n;
 pub mod problem;
 pub mod render;
+pub mod text;
 
 pub use extract::{Form, Json, Query};
 pub use i18n::{I18n, Lang};

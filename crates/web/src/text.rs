@@ -1,0 +1,62 @@
+//! One rule for short text people type (names, labels, titles): trimmed, a length in
+//! characters, and no control or bidirectional-formatting characters, which would let a
+//! name reorder or hide the text around it where it is shown (pages, logs, mail).
+
+use crate::Problem;
+
+/// Characters that change the direction of surrounding text (RLO, LRI, …) or are invisible
+/// direction marks; legitimate right-to-left text needs none of them.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether `c` may appear in a one-line text a person typed.
+pub fn is_allowed(c: char) -> bool {
+    !c.is_control() && !is_bidi_control(c)
+}
+
+/// A one-line text for the request field `field`: trimmed, 1 to `max` characters, no
+/// control or bidi-formatting characters. `what` names it in the error ("The name").
+pub fn single_line(raw: &str, field: &str, what: &str, max: usize) -> Result<String, Problem> {
+    let text = raw.trim();
+    if text.is_empty() || text.chars().count() > max {
+        return Err(Problem::invalid(
+            field,
+            format!("{what} must have between 1 and {max} characters."),
+        ));
+    }
+    if let Some(bad) = text.chars().find(|c| !is_allowed(*c)) {
+        return Err(Problem::invalid(
+            field,
+            format!(
+                "{what} contains the invisible character U+{:04X}; remove it.",
+                bad as u32
+            ),
+        ));
+    }
+    Ok(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_keep_real_scripts_and_lose_control_characters() {
+        assert_eq!(
+            single_line("  דנה כהן ", "name", "The name", 100).unwrap(),
+            "דנה כהן"
+        );
+        for bad in [
+            "a\u{0000}b",
+            "\u{001b}[31mred",
+            "evil\u{202e}gnp.exe",
+            "",
+            "   ",
+        ] {
+            let p = single_line(bad, "name", "The name", 100).unwrap_err();
+            assert_eq!(p.field.as_deref(), Some("name"), "{bad:?}");
+        }
+        assert!(single_line(&"x".repeat(101), "name", "The name", 100).is_err());
+    }
+}
