@@ -13,6 +13,7 @@ use crate::Problem;
 pub const ASSETS: &[(&str, &str)] = &[
     ("tutti.css", include_str!("../assets/tutti.css")),
     ("tutti.js", include_str!("../assets/tutti.js")),
+    ("favicon.svg", include_str!("../assets/favicon.svg")),
 ];
 
 /// Routes `/assets/{name}` over every list of assets given.
