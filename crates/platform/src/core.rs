@@ -36,6 +36,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "platform/admin_audit.html",
         include_str!("../templates/admin_audit.html"),
     ),
+    (
+        "platform/design.html",
+        include_str!("../templates/design.html"),
+    ),
 ];
 
 pub const MESSAGES: &[(&str, &str)] = &[
@@ -73,6 +77,7 @@ pub fn routes(platform: &Platform) -> StudioRoutes {
         )
         .page(admin(), Method::POST, "/admin/jobs/{id}/retry", admin_retry)
         .page(admin(), Method::GET, "/admin/audit", admin_audit)
+        .page(admin(), Method::GET, "/design", design)
         .api(admin(), routes!(list_jobs))
         .api(admin(), routes!(retry_job))
         .api(admin(), routes!(selftest))
@@ -90,6 +95,11 @@ async fn home(
         "home.html",
         json!({ "studios": p.nav.as_slice(), "setup_pending": setup_pending }),
     )
+}
+
+/// Every component of the page shell on one page, for people building studios.
+async fn design(page: Page) -> Result<Response, Problem> {
+    page.render("platform/design.html", json!({}))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
