@@ -162,31 +162,32 @@ pub(crate) struct WantsPage;
 /// navigations into error pages. Applied once by the server around every studio's routes.
 pub async fn gate(State(gate): State<Gate>, req: Request, next: Next) -> Response {
     let wants_page = is_page_navigation(req.method(), req.uri().path(), req.headers());
-    let mut req = match authenticate(&gate, req).await {
+    let (mut parts, body) = req.into_parts();
+    let lang = Lang::from_request_parts(&mut parts, &())
+        .await
+        .unwrap_or_else(|e| match e {});
+    let here = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let mut req = match authenticate(&gate, Request::from_parts(parts, body)).await {
         Ok(req) => req,
+        // A refused navigation (a stale form's CSRF token, another site's form) is a page too.
+        Err(problem) if wants_page => {
+            let response = problem.into_response();
+            return page::problem_page(&gate.platform, lang, None, here, response).await;
+        }
         Err(problem) => return problem.into_response(),
     };
     if wants_page {
         req.extensions_mut().insert(WantsPage);
     }
-    let lang = {
-        let (mut parts, body) = req.into_parts();
-        let lang = Lang::from_request_parts(&mut parts, &())
-            .await
-            .unwrap_or_else(|e| match e {});
-        req = Request::from_parts(parts, body);
-        lang
-    };
     let identity = req
         .extensions()
         .get::<Option<Identity>>()
         .cloned()
         .flatten();
-    let here = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.to_string())
-        .unwrap_or_default();
     req.extensions_mut().insert(gate.clone());
     let response = next.run(req).await;
     if wants_page && is_problem(&response) {

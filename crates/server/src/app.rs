@@ -195,13 +195,16 @@ pub fn router(app: &App) -> Router {
         studios = studios.merge(m.routes.router.clone());
         openapi.merge(m.routes.openapi.clone());
     }
-    let studios = studios.layer(axum::middleware::from_fn_with_state(
-        Gate {
-            platform: app.platform.clone(),
-            provider: app.identity.clone(),
-        },
-        tutti_platform::identity::gate,
-    ));
+    // Unknown paths go through the gate too, so a browser gets the error page.
+    let studios = studios
+        .fallback(|| async { Problem::from_status(StatusCode::NOT_FOUND) })
+        .layer(axum::middleware::from_fn_with_state(
+            Gate {
+                platform: app.platform.clone(),
+                provider: app.identity.clone(),
+            },
+            tutti_platform::identity::gate,
+        ));
     let openapi = openapi_json(openapi);
     let max_body = app.settings.max_body_bytes;
     // Routes that declared their own body limit (uploads) get it; the rest get max_body.
@@ -221,7 +224,6 @@ pub fn router(app: &App) -> Router {
         )
         .merge(tutti_web::assets::router(app.assets.to_vec()))
         .route_layer(axum::middleware::from_fn(metrics::mark_route))
-        .fallback(|| async { Problem::from_status(StatusCode::NOT_FOUND) })
         // Each `layer` wraps the ones before it: the body limits sit innermost and metrics
         // outermost, so even a refused request is traced and counted.
         .layer(DefaultBodyLimit::max(max_body))

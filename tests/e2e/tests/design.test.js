@@ -88,3 +88,21 @@ test('/design is for administrators only', { timeout: 60_000 }, async (t) => {
   });
   await context.close();
 });
+
+for (const scheme of ['light', 'dark']) {
+  test(`a missing page is a page with a plain heading and a way home (${scheme})`, { timeout: 60_000 }, async (t) => {
+    const context = await newContext(env.browser, { ...PHONE, colorScheme: scheme });
+    const page = await context.newPage();
+    await withArtifacts(t, env, page, async () => {
+      const res = await page.goto(env.url('/no/such/page'));
+      assert.equal(res.status(), 404);
+      assert.match(res.headers()['content-type'], /^text\/html/);
+      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Page not found');
+      assert.equal(await page.getByRole('link', { name: 'Back to the home page' }).count(), 1);
+      const v = await axeViolations(page);
+      assert.deepEqual(v, [], `404 page (${scheme}):\n${v.join('\n')}`);
+      await page.screenshot({ path: join(SHOTS, `404-${scheme}.png`), fullPage: true });
+    });
+    await context.close();
+  });
+}

@@ -175,3 +175,104 @@ async fn a_problem_on_a_page_is_shown_as_a_page() {
     let missing = member.get("/no/such/page").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+fn content_type(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_browser_gets_an_error_page_and_an_api_client_a_problem_for_a_missing_page() {
+    let app = spawn_app().await;
+    let browser = app.anonymous();
+    let page = browser.get("/no/such/page").await;
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(content_type(&page).starts_with("text/html"), "{page:?}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h1>Page not found</h1>"), "{html}");
+    assert!(!html.contains("Not Found</h1>"));
+    assert!(html.contains(r#"href="/""#), "a way home");
+
+    let hebrew = browser
+        .request(Method::GET, "/no/such/page")
+        .header("accept-language", "he")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hebrew.status(), StatusCode::NOT_FOUND);
+    assert!(
+        hebrew
+            .text()
+            .await
+            .unwrap()
+            .contains("<h1>הדף לא נמצא</h1>")
+    );
+
+    let api = reqwest::Client::new()
+        .get(app.url("/no/such/page"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(api, StatusCode::NOT_FOUND).await;
+    assert_eq!(body["status"], 404);
+    let api_path = browser.get("/api/v1/no-such-thing").await;
+    problem(api_path, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_gets_an_error_page_in_the_browser() {
+    let app = spawn_app().await;
+    let mut browser = app.signed_in("dana@example.test", &[Role::ADMIN]).await;
+    browser.csrf = String::new();
+    let refused = browser
+        .form("/admin/jobs/selftest", &[("count", "1")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(content_type(&refused).starts_with("text/html"));
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("<h1>You can&#x27;t do that here</h1>")
+            || html.contains("<h1>You can't do that here</h1>"),
+        "{html}"
+    );
+    assert!(html.contains("CSRF"), "the detail says why: {html}");
+
+    // A script sending JSON keeps its problem document.
+    let script = browser
+        .client
+        .post(app.url("/api/v1/admin/jobs/selftest"))
+        .json(&json!({"count": 1}))
+        .send()
+        .await
+        .unwrap();
+    problem(script, StatusCode::FORBIDDEN).await;
+}
+
+#[tokio::test]
+async fn unauthenticated_answers_say_how_to_authenticate() {
+    let app = spawn_app().await;
+    let api = reqwest::Client::new()
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(api.headers()["www-authenticate"], r#"Bearer realm="tutti""#);
+    problem(api, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn the_design_page_is_for_administrators() {
+    let app = spawn_app().await;
+    let admin = app.signed_in("admin@example.test", &[Role::ADMIN]).await;
+    let page = admin.get("/design").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"class="field-error""#) && html.contains("stack-table"));
+    let member = app.signed_in("dana@example.test", &[]).await;
+    assert_eq!(member.get("/design").await.status(), StatusCode::FORBIDDEN);
+}
