@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Writes the seed corpus for the probe_decode fuzzer: one tiny file (~0.2 s, a few KB)
-# of each container/codec the engine reads, some with tags and cover art, into
-# corpus/probe_decode/ (or the directory given). Needs ffmpeg and sox.
+# Writes the seed corpora: for probe_decode, one tiny file (~0.2 s, a few KB) of each
+# container/codec the engine reads, some with tags and cover art, into
+# corpus/probe_decode/ (or the directory given); for join_chunks, the recorder formats
+# (WebM, Ogg, fragmented MP4) behind a chunk-split prefix, into corpus/join_chunks/
+# beside it. Needs ffmpeg and sox.
 #   bash crates/media/fuzz/make-corpus.sh [OUT_DIR]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,5 +64,13 @@ ff -i "$tmp/m48.wav" -c:a aac -b:a 24k -movflags +frag_keyframe+empty_moov "$out
 ff -i "$tmp/m8.wav" -c:a alac "$out/alac.m4a"
 ff -i "$tmp/m8.wav" -c:a aac -b:a 16k -f adts "$out/raw.aac"
 
-du -ch "$out"/* | tail -1
-ls "$out" | wc -l
+# join_chunks: the first byte is the number of cuts (mod 8), the next ones where (in 255ths).
+joins="$(dirname "$out")/join_chunks"
+mkdir -p "$joins"
+for f in opus.ogg opus-stereo.opus opus.webm live.webm vorbis.webm fragmented.m4a; do
+  printf '\x03\x40\x80\xc0' | cat - "$out/$f" > "$joins/three-cuts-$f"
+  printf '\x00' | cat - "$out/$f" > "$joins/whole-$f"
+done
+
+du -ch "$out"/* "$joins"/* | tail -1
+ls "$out" "$joins" | wc -l

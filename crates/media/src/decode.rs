@@ -9,8 +9,9 @@
 //! most packets fail is refused rather than returned as noise.
 
 use std::fs::File;
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Arc;
 
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
@@ -20,6 +21,7 @@ use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
+use symphonia::core::units::TimeBase;
 
 use crate::pcm::{AudioSpec, PcmSource};
 use crate::{MediaError, Result};
@@ -66,6 +68,11 @@ pub struct Decoder {
     packets: u64,
     bad_packets: u64,
     truncated: bool,
+    /// Whether the container's own structure ends exactly where the data ends
+    /// (Matroska/WebM and MP4 only; see [`Decoder::open`]): `Some(true)` makes running out
+    /// of data the end of the stream, `Some(false)` makes any end a cut.
+    ends_whole: Option<bool>,
+    time_base: Option<TimeBase>,
     done: bool,
 }
 
@@ -98,11 +105,30 @@ impl Decoder {
         Decoder::open(Box::new(Cursor::new(bytes)), ext, DecodeLimits::default())
     }
 
+    /// Opens shared bytes in memory, so they can be opened again without a copy.
+    pub(crate) fn open_shared(bytes: Arc<[u8]>, ext: Option<&str>) -> Result<Decoder> {
+        if bytes.is_empty() {
+            return Err(MediaError::Empty("no bytes were given".into()));
+        }
+        Decoder::open(Box::new(Cursor::new(bytes)), ext, DecodeLimits::default())
+    }
+
+    /// Opens any seekable source (or a plain stream, which is read front to back).
+    ///
+    /// The recorder formats are first walked by their structure (headers only), because
+    /// their demuxers cannot tell a whole file from a cut one. A Matroska/WebM file with a
+    /// Segment and Clusters of unknown size, as MediaRecorder and ffmpeg write to a pipe,
+    /// can only end by running out of data; the element walk (the chunk walker of
+    /// [`crate::concat`]) tells whether that happened between elements (whole) or inside
+    /// one (cut). A fragmented MP4 (Safari) ends, for symphonia, at the first fragment it
+    /// cannot read, silently; the walk of its top-level boxes tells whether the last one
+    /// is complete. Only a cut file is [`Decoder::truncated`].
     pub fn open(
-        source: Box<dyn MediaSource>,
+        mut source: Box<dyn MediaSource>,
         ext: Option<&str>,
         limits: DecodeLimits,
     ) -> Result<Decoder> {
+        let ends_whole = structure_ends_whole(source.as_mut())?;
         let mss = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
         let mut hint = Hint::new();
         if let Some(ext) = ext {
@@ -117,6 +143,19 @@ impl Decoder {
             )
         })
         .map_err(|e| match e {
+            // A reader recognised the file but its header or index ends early: a cut
+            // upload (an AIFF or CAF cut in its chunks, an MP4 or Matroska file cut before
+            // the `moov` or Segment that a seekable writer puts last).
+            SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                MediaError::Corrupt(
+                    "the file ends inside its header: the upload may have been cut off".into(),
+                )
+            }
+            SymError::Unsupported(what) if what.contains("missing") => {
+                MediaError::Corrupt(format!(
+                    "the file's structure is incomplete ({what}): the upload may have been cut off"
+                ))
+            }
             SymError::IoError(_) | SymError::Unsupported(_) => MediaError::Unsupported(
                 "no audio format was recognised in this file (is it audio at all?); \
                      we read WAV, AIFF, FLAC, MP3, AAC/M4A, Ogg Vorbis/Opus, WebM/Matroska and CAF"
@@ -124,7 +163,9 @@ impl Decoder {
             ),
             other => unsupported(other),
         })?;
-        Decoder::from_reader(reader, limits)
+        let mut decoder = Decoder::from_reader(reader, limits)?;
+        decoder.ends_whole = ends_whole;
+        Ok(decoder)
     }
 
     fn from_reader(reader: Box<dyn FormatReader>, limits: DecodeLimits) -> Result<Decoder> {
@@ -134,6 +175,7 @@ impl Decoder {
             .ok_or_else(|| MediaError::Empty(format!("the {container} file has no audio track")))?;
         let track_id = track.id;
         let total_frames = track.num_frames;
+        let time_base = track.time_base;
         let Some(CodecParameters::Audio(params)) = track.codec_params.clone() else {
             return Err(MediaError::Unsupported(
                 "the audio track has no codec parameters".into(),
@@ -209,6 +251,8 @@ impl Decoder {
             packets: 0,
             bad_packets: 0,
             truncated: false,
+            ends_whole: None,
+            time_base,
             done: false,
         })
     }
@@ -243,21 +287,72 @@ impl Decoder {
         self.reader.as_mut()
     }
 
+    /// Reads the rest of the container's packets without decoding them and adds up their
+    /// playable lengths (durations less trims), in frames. `None` when that cannot be
+    /// told: the data ends inside a packet (a cut upload), the container fails, or it
+    /// gives no timebase. Cheap next to decoding: what [`crate::probe`] uses to check a
+    /// header's length against what the file really holds.
+    pub(crate) fn count_packets(&mut self) -> Option<u64> {
+        let time_base = self.time_base?;
+        let mut ticks = 0u64;
+        loop {
+            let reader = &mut self.reader;
+            match contain(|| reader.next_packet()) {
+                Ok(Some(packet)) if packet.track_id == self.track_id => {
+                    let trims = packet.trim_start.get() + packet.trim_end.get();
+                    ticks = ticks.saturating_add(packet.dur.get().saturating_sub(trims));
+                }
+                Ok(Some(_)) => {}
+                Ok(None) if self.ends_whole == Some(false) => return None,
+                Ok(None) => break,
+                Err(SymError::IoError(e))
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof
+                        && self.ends_whole == Some(true) =>
+                {
+                    break;
+                }
+                Err(_) => return None,
+            }
+        }
+        self.done = true;
+        let frames = u128::from(ticks)
+            * u128::from(time_base.numer.get())
+            * u128::from(self.spec.sample_rate)
+            / u128::from(time_base.denom.get());
+        Some(frames.min(u64::MAX as u128) as u64)
+    }
+
+    /// The data ends where it should not: what decoded so far is all there is.
+    fn cut_off(&mut self) -> Result<bool> {
+        if self.decoded_frames == 0 {
+            return Err(MediaError::Corrupt(
+                "the file ends before any audio: the upload may have been cut off".into(),
+            ));
+        }
+        self.truncated = true;
+        Ok(false)
+    }
+
     fn decode_next(&mut self) -> Result<bool> {
         loop {
             let reader = &mut self.reader;
             let packet = match contain(|| reader.next_packet()) {
                 Ok(Some(packet)) => packet,
+                Ok(None) if self.ends_whole == Some(false) => return self.cut_off(),
                 Ok(None) => return Ok(false),
-                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    self.truncated = self.decoded_frames > 0;
-                    if self.decoded_frames == 0 {
-                        return Err(MediaError::Corrupt(
-                            "the file ends before any audio: the upload may have been cut off"
-                                .into(),
-                        ));
-                    }
+                Err(SymError::IoError(e))
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof
+                        && self.ends_whole == Some(true) =>
+                {
                     return Ok(false);
+                }
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return self.cut_off();
+                }
+                // The file is known to be cut: a demuxer that stumbles over the missing
+                // end (an MP4 sample table pointing past it) has met the cut.
+                Err(_) if self.ends_whole == Some(false) => {
+                    return self.cut_off();
                 }
                 Err(SymError::ResetRequired) => return Ok(false),
                 Err(e) => return Err(corrupt(e)),
@@ -372,6 +467,61 @@ impl PcmSource for Decoder {
     }
 }
 
+/// For a seekable Matroska/WebM or MP4 source, whether its structure ends exactly where
+/// its data ends (see [`Decoder::open`]); `None` for other sources or a structure that
+/// cannot be walked. Leaves the source at its start.
+fn structure_ends_whole(source: &mut dyn MediaSource) -> Result<Option<bool>> {
+    let Some(len) = source.byte_len().filter(|_| source.is_seekable()) else {
+        return Ok(None);
+    };
+    let mut head = [0u8; 8];
+    let read = source.read_exact(&mut head).is_ok();
+    source.seek(SeekFrom::Start(0))?;
+    if !read {
+        return Ok(None);
+    }
+    let whole = if u32::from_be_bytes([head[0], head[1], head[2], head[3]]) == crate::ebml::EBML {
+        crate::concat::webm::ends_whole(&mut *source, len)
+    } else if &head[4..8] == b"ftyp" {
+        mp4_ends_whole(&mut *source, len)
+    } else {
+        None
+    };
+    source.seek(SeekFrom::Start(0))?;
+    Ok(whole)
+}
+
+/// Whether an MP4's top-level boxes (ISO/IEC 14496-12 §4.2: a 32-bit size, or 1 and a
+/// 64-bit size after the type, or 0 for "to the end") end exactly at `len`. `None` when
+/// a size is impossible (below the box's own header).
+fn mp4_ends_whole<R: Read + Seek>(mut source: R, len: u64) -> Option<bool> {
+    let mut at = 0u64;
+    while at < len {
+        let mut header = [0u8; 16];
+        let avail = (len - at).min(16) as usize;
+        source.seek(SeekFrom::Start(at)).ok()?;
+        source.read_exact(&mut header[..avail]).ok()?;
+        if avail < 8 {
+            return Some(false);
+        }
+        let size = u32::from_be_bytes(header[..4].try_into().expect("4 bytes")) as u64;
+        let (size, header_len) = match size {
+            0 => return Some(true),
+            1 if avail < 16 => return Some(false),
+            1 => (
+                u64::from_be_bytes(header[8..16].try_into().expect("8 bytes")),
+                16,
+            ),
+            n => (n, 8),
+        };
+        if size < header_len {
+            return None;
+        }
+        at = at.checked_add(size)?;
+    }
+    Some(at == len)
+}
+
 /// Runs a symphonia call, turning a panic inside it into a decode error: a damaged file
 /// must never take the process down, even through a bug in a dependency (fuzzing found
 /// one in the MS ADPCM decoder).
@@ -403,5 +553,47 @@ fn corrupt(e: SymError) -> MediaError {
             MediaError::Unsupported(format!("unsupported feature: {what}"))
         }
         other => MediaError::Corrupt(format!("the file is damaged: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::mp4_ends_whole;
+
+    fn mp4_box(kind: &[u8; 4], body: usize) -> Vec<u8> {
+        let mut b = ((8 + body) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.resize(8 + body, 0);
+        b
+    }
+
+    #[test]
+    fn an_mp4_is_whole_when_its_last_box_ends_with_the_data() {
+        let mut file = mp4_box(b"ftyp", 16);
+        file.extend(mp4_box(b"moov", 100));
+        file.extend(mp4_box(b"moof", 40));
+        file.extend(mp4_box(b"mdat", 1000));
+        let whole = |b: &[u8]| mp4_ends_whole(Cursor::new(b), b.len() as u64);
+        assert_eq!(whole(&file), Some(true));
+        for cut in [1, 7, 23, 25, 30, 200, file.len() - 1] {
+            assert_eq!(whole(&file[..cut]), Some(false), "cut at {cut}");
+        }
+        // A 64-bit size, and a last box "to the end of the file".
+        let mut large = mp4_box(b"ftyp", 16);
+        large.extend_from_slice(&1u32.to_be_bytes());
+        large.extend_from_slice(b"mdat");
+        large.extend_from_slice(&(16u64 + 10).to_be_bytes());
+        large.extend_from_slice(&[0; 10]);
+        assert_eq!(whole(&large), Some(true));
+        let mut open_ended = mp4_box(b"ftyp", 16);
+        open_ended.extend_from_slice(&[0, 0, 0, 0, b'm', b'd', b'a', b't', 1, 2, 3]);
+        assert_eq!(whole(&open_ended), Some(true));
+        assert_eq!(
+            whole(&[0, 0, 0, 4, b'f', b't', b'y', b'p']),
+            None,
+            "size below header"
+        );
     }
 }

@@ -21,6 +21,7 @@ compile_error!(
 pub mod analyse;
 pub mod concat;
 pub mod decode;
+pub(crate) mod ebml;
 pub mod encode;
 pub mod error;
 pub mod image;

@@ -1,8 +1,17 @@
 //! What a file is: container, codec, rate, channels, depth, exact duration and tags with
-//! embedded cover art. When the header has no length (MediaRecorder's WebM), the file is
-//! decoded to count its frames, so the duration is always exact.
+//! embedded cover art.
+//!
+//! The duration is never taken on trust. When the header gives no length, or 0 (Safari's
+//! fragmented MP4, whose `moov` is written empty before any audio; MediaRecorder's WebM),
+//! the file is decoded to count its frames. When it gives one, the container's packets
+//! are read to the end without decoding (cheap: no codec runs) to check that the file
+//! holds that much; if it does not (a WAV cut after its header or mid-data, a FLAC cut at
+//! a frame), the file is decoded and reported with what really decodes and
+//! `truncated: true`, as any file that ends mid-packet is. A file with no audio left at
+//! all is an error ("the file ends before any audio").
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 use symphonia::core::meta::{MetadataRevision, StandardTag, StandardVisualKey};
@@ -41,9 +50,11 @@ pub struct ProbeInfo {
     pub bits_per_sample: Option<u32>,
     pub frames: u64,
     pub duration_seconds: f64,
-    /// `header` when the container said how long it is, `decoded` when we counted.
+    /// `header` when the container said how long it is (and the file holds that much),
+    /// `decoded` when we counted.
     pub duration_source: &'static str,
-    /// The data ended mid-packet; the duration covers what could be decoded.
+    /// The file was cut off: its data ends mid-packet, or holds less than its header
+    /// says. The duration covers what decodes.
     pub truncated: bool,
     pub tags: Tags,
     pub cover: Option<Cover>,
@@ -51,15 +62,22 @@ pub struct ProbeInfo {
 
 /// Probes a file on disk.
 pub fn probe_path(path: &Path) -> Result<ProbeInfo> {
-    probe(Decoder::open_path(path)?)
+    probe(&|| Decoder::open_path(path))
 }
 
 /// Probes bytes in memory.
 pub fn probe_bytes(bytes: Vec<u8>, ext: Option<&str>) -> Result<ProbeInfo> {
-    probe(Decoder::open_bytes(bytes, ext)?)
+    let bytes: Arc<[u8]> = bytes.into();
+    probe(&|| Decoder::open_shared(bytes.clone(), ext))
 }
 
-fn probe(mut decoder: Decoder) -> Result<ProbeInfo> {
+/// Frames a header may claim beyond what the packets add up to without counting as cut
+/// off: rounding between a container's timebase and the sample rate.
+const SLACK_FRAMES: u64 = 2;
+
+/// `open` opens the file afresh each time it is called.
+fn probe(open: &dyn Fn() -> Result<Decoder>) -> Result<ProbeInfo> {
+    let mut decoder = open()?;
     let (tags, cover) = {
         let mut metadata = decoder.reader_mut().metadata();
         match metadata.skip_to_latest() {
@@ -69,13 +87,28 @@ fn probe(mut decoder: Decoder) -> Result<ProbeInfo> {
     };
     let spec = decoder.spec();
     // Ogg Opus headers count the encoder's pre-skip in their length, so Opus is always
-    // counted by decoding (cheap next to the certainty).
-    let header_frames = decoder.total_frames().filter(|_| decoder.codec() != "opus");
-    let (frames, source) = match header_frames {
-        Some(frames) => (frames, "header"),
+    // counted by decoding (cheap next to the certainty). A length of 0 is no length:
+    // an empty-`moov` MP4 says 0 before fragments that hold the audio.
+    let header_frames = decoder
+        .total_frames()
+        .filter(|&n| n > 0 && decoder.codec() != "opus");
+    let holds = |counted: Option<u64>, claimed: u64| {
+        counted.is_some_and(|c| c.saturating_add(SLACK_FRAMES) >= claimed)
+    };
+    let (frames, source, truncated) = match header_frames {
+        Some(claimed) if holds(decoder.count_packets(), claimed) => (claimed, "header", false),
+        Some(claimed) => {
+            // The file holds less than its header says (or its packets could not be
+            // read to the end): count what really decodes, from the start.
+            let mut decoder = open()?;
+            while decoder.read()?.is_some() {}
+            let frames = decoder.decoded_frames();
+            let cut = decoder.truncated() || frames.saturating_add(SLACK_FRAMES) < claimed;
+            (frames, "decoded", cut)
+        }
         None => {
             while decoder.read()?.is_some() {}
-            (decoder.decoded_frames(), "decoded")
+            (decoder.decoded_frames(), "decoded", decoder.truncated())
         }
     };
     Ok(ProbeInfo {
@@ -87,7 +120,7 @@ fn probe(mut decoder: Decoder) -> Result<ProbeInfo> {
         frames,
         duration_seconds: spec.seconds(frames),
         duration_source: source,
-        truncated: decoder.truncated(),
+        truncated,
         tags,
         cover,
     })

@@ -646,3 +646,58 @@ fn real_mediarecorder_chunks_from_chromium_join_with_exact_boundaries() {
     assert_eq!(joined.boundaries(), want.as_slice());
     assert!(want.windows(2).all(|w| w[0] < w[1]), "{want:?}");
 }
+
+/// Recordings to damage: a WebM and an Ogg from ffmpeg (1 s each) and Chromium's real
+/// chunks, made once.
+fn damage_sources() -> &'static [Vec<u8>] {
+    static SOURCES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    SOURCES.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mediarecorder");
+        let mut chromium = Vec::new();
+        for k in 0..6 {
+            chromium.extend(std::fs::read(dir.join(format!("chunk-{k:02}.part"))).unwrap());
+        }
+        vec![recording("webm", 1), recording("ogg", 1), chromium]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// The walkers read whatever an upload holds: damaged recordings cut into chunks
+    /// anywhere join, or fail with an error, and never panic; what joins has offsets in
+    /// order within what was decoded. (`crates/media/fuzz`, target `join_chunks`, does
+    /// the same without a seed.)
+    #[test]
+    fn damaged_recordings_join_or_fail_without_panicking(
+        which in 0usize..3,
+        flips in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()),
+            0..6,
+        ),
+        cuts in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..5),
+        keep in 1usize..=100,
+    ) {
+        let mut bytes = damage_sources()[which].clone();
+        bytes.truncate((bytes.len() * keep).div_ceil(100));
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] ^= value;
+        }
+        let mut at: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len())).collect();
+        at.sort_unstable();
+        let chunks = split(&bytes, &at);
+        let n = chunks.len();
+        if let Ok(mut joined) = join(chunks) {
+            let result = read_all(&mut joined);
+            let frames = joined.frames();
+            proptest::prop_assert_eq!(joined.boundaries().len(), n);
+            if let Ok(samples) = result {
+                proptest::prop_assert_eq!(samples.len() as u64, frames);
+                let known: Vec<u64> = joined.boundaries().iter().flatten().copied().collect();
+                proptest::prop_assert!(known.windows(2).all(|w| w[0] <= w[1]));
+                proptest::prop_assert!(known.iter().all(|&b| b <= frames));
+            }
+        }
+    }
+}

@@ -107,7 +107,7 @@ fn run_blocking(command: MediaCommand) -> anyhow::Result<()> {
                 if info.truncated {
                     writeln!(
                         std::io::stdout(),
-                        "warning:   the file ends mid-packet (cut off?); the duration covers what decodes"
+                        "warning:   the file is cut off; the duration covers what decodes"
                     )?;
                 }
                 let t = &info.tags;
@@ -135,6 +135,12 @@ fn run_blocking(command: MediaCommand) -> anyhow::Result<()> {
                         cover.mime.as_deref().unwrap_or("unknown type")
                     )?;
                 }
+            }
+            if info.truncated {
+                bail!(
+                    "{} is cut off: it holds less than its header says or ends mid-packet",
+                    file.display()
+                );
             }
             Ok(())
         }
