@@ -85,7 +85,7 @@ impl Db {
             Backend::Postgres => url.to_string(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let mut pool = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let mut pool = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
         pool = match backend {
             Backend::Sqlite => pool.max_connections(8).after_connect(|conn, _| {
                 Box::pin(async move {
@@ -145,6 +145,10 @@ impl Db {
         self.pool.close().await
     }
 }
+
+/// How long a request waits for a database connection before it is told the database is
+/// unavailable (a 503 with Retry-After) instead of hanging.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The platform's own tables (the job queue); other crates bring theirs.
 pub static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");

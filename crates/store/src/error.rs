@@ -34,6 +34,17 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// True when the database could not be reached or gave no connection in time: the
+    /// request may succeed later, so the edge answers 503 with Retry-After, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            )
+        )
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
