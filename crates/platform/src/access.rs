@@ -105,6 +105,17 @@ impl Roles {
 
     /// Checks roles that arrived already typed (e.g. in a JSON array).
     pub fn check(&self, roles: &[Role], field: &str) -> Result<(), PlatformError> {
+        if roles.len() > self.0.len() {
+            return Err(PlatformError::invalid(
+                field,
+                format!(
+                    "{} roles were given, but there are only {}: {}.",
+                    roles.len(),
+                    self.0.len(),
+                    self.names()
+                ),
+            ));
+        }
         for role in roles {
             self.parse(role.as_str(), field)?;
         }

@@ -177,7 +177,8 @@ pub fn worker(app: &App) -> Worker {
         )
         .with_retention(Duration::from_secs(
             app.settings.jobs.keep_done_days * 86_400,
-        ));
+        ))
+        .grace(Duration::from_secs(app.settings.jobs.grace_secs));
     for m in app.mounted.iter() {
         if let Some(jobs) = &m.jobs {
             worker = jobs(worker);
@@ -207,6 +208,11 @@ pub fn router(app: &App) -> Router {
         ));
     let openapi = openapi_json(openapi);
     let max_body = app.settings.max_body_bytes;
+    let access_level = if app.settings.access_log {
+        Level::INFO
+    } else {
+        Level::DEBUG
+    };
     // Routes that declared their own body limit (uploads) get it; the rest get max_body.
     let body_limits = tutti_platform::bodies::BodyLimits::new(max_body, &app.route_declarations());
     let trust_proxy = app.settings.trust_proxy_headers;
@@ -242,7 +248,7 @@ pub fn router(app: &App) -> Router {
                         client = %client_ip(req, trust_proxy),
                     )
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(access_level)),
         )
         .layer(axum::middleware::from_fn(metrics::track))
 }
@@ -316,10 +322,17 @@ pub struct Running {
     pub url: Url,
     pub app: App,
     stop: CancellationToken,
+    jobs_hard_stop: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
 impl Running {
+    /// Cancelling this token stops running jobs now instead of after their grace period;
+    /// they go back on the queue for another worker.
+    pub fn hard_stop_token(&self) -> CancellationToken {
+        self.jobs_hard_stop.clone()
+    }
+
     /// Cancelling this token starts a graceful stop.
     pub fn stop_token(&self) -> CancellationToken {
         self.stop.clone()
@@ -373,6 +386,7 @@ pub async fn start_with(
     let addr = bound.addr();
     let router = router(&app);
     let worker = worker(&app);
+    let jobs_hard_stop = worker.shutdown_token();
     let db = app.db.clone();
     let server_stop = stop.clone();
     let task = tokio::spawn(async move {
@@ -405,6 +419,7 @@ pub async fn start_with(
         url,
         app,
         stop,
+        jobs_hard_stop,
         task,
     })
 }

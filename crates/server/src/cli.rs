@@ -280,10 +280,18 @@ async fn run_with_settings(command: Command, settings: Settings) -> anyhow::Resu
 async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let running = app::start(settings, stop.clone()).await?;
+    let hard = running.hard_stop_token();
+    let grace = settings.jobs.grace_secs;
     tokio::spawn(async move {
         crate::serve::shutdown_signal().await;
-        tracing::info!("stopping: finishing requests and jobs in flight");
+        tracing::info!(
+            grace_secs = grace,
+            "stopping: finishing requests and jobs in flight (signal again to stop at once)"
+        );
         stop.cancel();
+        crate::serve::shutdown_signal().await;
+        tracing::warn!("stopping at once: cancelling running jobs and putting them back");
+        hard.cancel();
     });
     running.wait().await
 }

@@ -50,6 +50,9 @@ pub struct JobSettings {
     /// Days a finished job stays listed before the daily retention job deletes it;
     /// failed jobs stay until an admin retries them.
     pub keep_done_days: u64,
+    /// Seconds a stopping server lets running jobs finish before it cancels them and puts
+    /// them back on the queue for another worker.
+    pub grace_secs: u64,
 }
 
 impl Default for JobSettings {
@@ -59,6 +62,7 @@ impl Default for JobSettings {
             stale_after_secs: 30,
             poll_ms: 1000,
             keep_done_days: 7,
+            grace_secs: 10,
         }
     }
 }
@@ -73,6 +77,9 @@ pub struct Settings {
     pub blob_url: String,
     pub blob_options: BTreeMap<String, String>,
     pub log_format: LogFormat,
+    /// One log line per request (method, path, status, latency) at INFO; `false` moves
+    /// them to DEBUG, for busy servers whose proxy already keeps an access log.
+    pub access_log: bool,
     pub migrate_on_start: bool,
     pub trust_proxy_headers: bool,
     pub tls_cert: Option<PathBuf>,
@@ -98,6 +105,7 @@ struct Raw {
     blob_url: Option<String>,
     blob_options: BTreeMap<String, String>,
     log_format: LogFormat,
+    access_log: bool,
     migrate_on_start: bool,
     trust_proxy_headers: bool,
     tls_cert: Option<PathBuf>,
@@ -121,6 +129,7 @@ impl Default for Raw {
             blob_url: None,
             blob_options: BTreeMap::new(),
             log_format: LogFormat::Pretty,
+            access_log: true,
             migrate_on_start: true,
             trust_proxy_headers: false,
             tls_cert: None,
@@ -146,6 +155,7 @@ const KEYS: &[&str] = &[
     "blob_url",
     "blob_options",
     "log_format",
+    "access_log",
     "migrate_on_start",
     "trust_proxy_headers",
     "tls_cert",
@@ -489,6 +499,7 @@ impl Raw {
             blob_url,
             blob_options: self.blob_options,
             log_format: self.log_format,
+            access_log: self.access_log,
             migrate_on_start: self.migrate_on_start,
             trust_proxy_headers: self.trust_proxy_headers,
             tls_cert: self.tls_cert,

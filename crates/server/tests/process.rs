@@ -710,3 +710,55 @@ async fn serve_refuses_bad_settings_with_a_clear_message() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("workres"), "{err}");
 }
+
+#[tokio::test]
+async fn a_stopping_server_gives_long_jobs_back_after_its_grace_period() {
+    let site = Site::new().await;
+    let token = site.admin_token();
+    let mut server = site.serve(&[("TUTTI_JOBS__GRACE_SECS", "1")]).await;
+    let queued = server
+        .post(
+            &token,
+            "/api/v1/admin/jobs/selftest",
+            json!({"count": 1, "sleep_ms": 60000}),
+        )
+        .await;
+    let id = queued["ids"][0].as_str().expect("an id").to_string();
+    eventually(Duration::from_secs(30), "the long job running", || async {
+        let jobs = selftest_jobs(&server, &token).await;
+        (jobs.get(&id).map(|(s, _)| s.as_str()) == Some("running")).then_some(())
+    })
+    .await;
+
+    let mut child = server.child.take().expect("the server runs");
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(term.success());
+    let status = eventually(Duration::from_secs(30), "tutti serve to exit", || {
+        let exited = child.try_wait().expect("poll the child");
+        async move { exited }
+    })
+    .await;
+    assert!(status.success(), "a graceful stop exits 0: {status}");
+    let log = read(&server.log);
+    assert!(
+        log.contains("put it back"),
+        "the log says the job went back:\n{log}"
+    );
+
+    let jobs: Value =
+        serde_json::from_str(&site.run_ok(&["jobs", "list", "--json"])).expect("JSON");
+    let job = jobs
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|j| j["id"] == id.as_str())
+        .expect("the job is listed");
+    assert_eq!(job["status"], "queued", "{job}");
+    assert_eq!(
+        job["attempts"], 0,
+        "the cut-short run does not count: {job}"
+    );
+}

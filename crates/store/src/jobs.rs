@@ -958,7 +958,7 @@ impl Worker {
                         // The database is down or refusing: back off instead of spinning
                         // (and logging) at the poll rate until it is back.
                         failures += 1;
-                        if failures == 1 || failures % 10 == 0 {
+                        if failures == 1 || failures.is_multiple_of(10) {
                             tracing::warn!(error = %e, failures, "could not claim a job");
                         }
                     }

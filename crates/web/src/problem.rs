@@ -6,6 +6,18 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tutti_store::StoreError;
 
+/// Details quote what the client sent; a huge value must not come back whole.
+const MAX_DETAIL_CHARS: usize = 400;
+const MAX_FIELD_CHARS: usize = 100;
+
+/// `text` cut to `max` characters, marked with an ellipsis when cut.
+fn capped(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 /// An error response. Build one with a constructor named after its kind.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, PartialEq)]
 pub struct Problem {
@@ -26,14 +38,14 @@ impl Problem {
             kind: format!("urn:tutti:problem:{kind}"),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
-            detail: detail.into(),
+            detail: capped(detail.into(), MAX_DETAIL_CHARS),
             field: None,
         }
     }
 
     /// Names the field at fault.
     pub fn with_field(mut self, field: impl Into<String>) -> Problem {
-        self.field = Some(field.into());
+        self.field = Some(capped(field.into(), MAX_FIELD_CHARS));
         self
     }
 
