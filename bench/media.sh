@@ -60,6 +60,8 @@ ffm2="ffmpeg -hide_banner -v error -y -i $music \
   -map 0:a -af ebur128=peak=true -f null -"
 
 median() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(' '.join(f\"{r['median']:.2f}\" for r in d['results']))" "$1"; }
+# Mean CPU time (user + system) of the runs: what other load on the machine disturbs least.
+cpu() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(' '.join(f\"{r['user']+r['system']:.2f}\" for r in d['results']))" "$1"; }
 peak_mb() { /usr/bin/time -f '%M' bash -c "$1 > /dev/null 2>&1" 2>&1 | tail -n 1 | awk '{printf "%.0f", $1/1024}'; }
 
 declare -A RESULT
@@ -68,25 +70,42 @@ run_job() {
   echo "== $name"
   hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/$name.json" -n tutti "$ours" -n ffmpeg "$theirs"
   read -r t_ours t_ffmpeg <<<"$(median "$WORK/$name.json")"
+  read -r c_ours c_ffmpeg <<<"$(cpu "$WORK/$name.json")"
   local ratio; ratio=$(python3 -c "print(f'{$t_ours/$t_ffmpeg:.2f}')")
+  local cpu_ratio; cpu_ratio=$(python3 -c "print(f'{$c_ours/$c_ffmpeg:.2f}')")
   RESULT[$name]="$t_ours|$t_ffmpeg|$ratio|$(peak_mb "$ours")|$(peak_mb "$theirs")"
+  CPU[$name]="$c_ours|$c_ffmpeg|$cpu_ratio"
 }
+declare -A CPU
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 run_job speech-webm-to-flac-and-opus "$ours1" "$ffm1"
 run_job music-flac-to-mp3-opus-loudness "$ours2" "$ffm2"
 
 {
   echo "## Media engine vs ffmpeg ($(date -u +%Y-%m-%d), ${MINUTES}-minute inputs, $(nproc) cores)"
   echo
-  echo "Command: \`bash bench/media.sh\` (MINUTES=$MINUTES, RUNS=$RUNS). Anchor: $(ffmpeg -version | head -n 1 | cut -d' ' -f1-3),"
-  echo "the same Opus and MP3 encoders and settings (libopus complexity 10, LAME V2); FLAC is
-ffmpeg's own encoder at level 5 against the pure-Rust flacenc (4096-frame blocks). ffmpeg runs as one process"
-  echo "decoding once and writing both outputs. Ratio = tutti / ffmpeg (below 1.0 is faster)."
+  echo "Command: \`bash bench/media.sh\` (MINUTES=$MINUTES, RUNS=$RUNS) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'),"
+  echo "$(nproc) cores, load average (1, 5, 15 min) $load_start at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end."
+  echo "Anchor: $(ffmpeg -version | head -n 1 | cut -d' ' -f1-3), the same job as one ffmpeg process decoding once and"
+  echo "writing every output. Opus: tutti's opus-pure against ffmpeg's libopus, same settings (complexity 10);"
+  echo "MP3: LAME V2 on both sides; FLAC: ffmpeg's own encoder at level 5 against flacenc (pure Rust, LPC"
+  echo "order 8 as level 5, 4096-frame blocks encoded by one worker thread per core). Ratio = tutti / ffmpeg"
+  echo "(below 1.0 is faster)."
   echo
   echo "| job | tutti median (s) | ffmpeg median (s) | ratio | tutti peak RSS (MB) | ffmpeg peak RSS (MB) |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: |"
   for name in speech-webm-to-flac-and-opus music-flac-to-mp3-opus-loudness; do
     IFS='|' read -r a b r ma mb <<<"${RESULT[$name]}"
     echo "| $name | $a | $b | $r | $ma | $mb |"
+  done
+  echo
+  echo "CPU time (mean user + system of the runs, s), which the machine's other load disturbs least:"
+  echo
+  echo "| job | tutti CPU (s) | ffmpeg CPU (s) | ratio |"
+  echo "| --- | ---: | ---: | ---: |"
+  for name in speech-webm-to-flac-and-opus music-flac-to-mp3-opus-loudness; do
+    IFS='|' read -r a b r <<<"${CPU[$name]}"
+    echo "| $name | $a | $b | $r |"
   done
   echo
 } > "$WORK/results.md"

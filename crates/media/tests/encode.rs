@@ -351,6 +351,34 @@ fn flac_16_and_24_bit_are_lossless_with_a_correct_md5() {
     }
 }
 
+/// Blocks are encoded by a pool of workers and written in order: the file is the same,
+/// byte for byte, whatever the number of workers, on a file or a stream.
+#[test]
+fn flac_is_the_same_file_whatever_the_number_of_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = spec(48_000, 2);
+    // 3.3 s: many blocks (4096 frames each) and a short last one.
+    let samples = signal(input, 3.3);
+    for seekable in [true, false] {
+        let files: Vec<Vec<u8>> = [1, 2, 3, 4]
+            .into_iter()
+            .map(|workers| {
+                let path = dir.path().join(format!("w{workers}-{seekable}.flac"));
+                let mut enc =
+                    FlacEncoder::with_workers(output(&path, seekable), input, 16, workers).unwrap();
+                feed(&mut enc, &samples, 2);
+                std::fs::read(&path).unwrap()
+            })
+            .collect();
+        assert!(files.len() == 4 && files[0].len() > 1000);
+        for (i, file) in files.iter().enumerate().skip(1) {
+            assert!(file == &files[0], "{} workers differ from one", i + 1);
+        }
+        let path = dir.path().join(format!("w4-{seekable}.flac"));
+        assert_lossless(&ffmpeg_decode(&path, input), &samples, 16);
+    }
+}
+
 #[test]
 fn archive_keeps_the_source_depth_it_is_told() {
     let dir = tempfile::tempdir().unwrap();
