@@ -6,9 +6,10 @@ use tutti_web::Problem;
 
 use crate::db::{self, LinkPurpose, User, UserSummary};
 use crate::domain::{Email, NewPassword, TokenScope, parse_name, parse_token_name};
-use crate::secrets::hash_password;
+use crate::secrets::hash_secret;
 use crate::{Accounts, Identity};
-use tutti_platform::{AuditEntry, Person, Role};
+use tutti_platform::identity::ON_BEHALF_OF;
+use tutti_platform::{AuditEntry, Person, Role, Via};
 
 /// Who did an administrative act: a person through the web, or an operator at the shell.
 #[derive(Debug, Clone, Copy)]
@@ -33,13 +34,54 @@ impl Actor<'_> {
     }
 }
 
-/// On a server with no account yet, a fresh link that makes its opener the first admin.
-pub async fn setup_link(p: &Accounts) -> Result<Option<String>, Problem> {
-    if db::count_users(p.db.pool()).await? > 0 {
-        return Ok(None);
+/// Where the first-admin setup stands when the server starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setup {
+    /// Someone has an account: nothing to set up.
+    Done,
+    /// No account and no open link: this link was just made (show it once).
+    NewLink(String),
+    /// No account, and a link made earlier is still open until this time (Unix ms). Its
+    /// secret is stored hashed, so it cannot be shown again.
+    LinkOpen { expires_at: i64 },
+}
+
+/// On start: makes the one-time link that lets its opener become the first admin, unless
+/// an account exists or a link made earlier is still open. At most one link is open.
+pub async fn setup_on_start(p: &Accounts) -> Result<Setup, Problem> {
+    let mut tx = p.db.begin().await?;
+    if db::count_users(&mut *tx).await? > 0 {
+        return Ok(Setup::Done);
     }
-    let secret = db::create_link(p.db.pool(), LinkPurpose::Setup, "").await?;
-    Ok(Some(p.settings.link(&format!("/setup/{secret}"))))
+    let made = db::create_setup_link_once(&mut tx).await?;
+    let expires_at = db::open_setup_link_expiry(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(match (made, expires_at) {
+        (Some(secret), _) => Setup::NewLink(p.settings.link(&format!("/setup/{secret}"))),
+        (None, Some(expires_at)) => Setup::LinkOpen { expires_at },
+        (None, None) => Setup::Done,
+    })
+}
+
+/// `tutti admin setup-link`: a fresh first-admin link; the one open before stops working.
+/// Refused once someone has an account.
+pub async fn fresh_setup_link(p: &Accounts) -> Result<String, Problem> {
+    let mut tx = p.db.begin().await?;
+    if db::count_users(&mut *tx).await? > 0 {
+        return Err(Problem::conflict(
+            "already-set-up",
+            "This server already has accounts, so it needs no setup link. Make an account \
+             with `tutti admin create-user` instead.",
+        ));
+    }
+    let secret = db::replace_setup_link(&mut tx).await?;
+    tutti_platform::audit::record(
+        &mut *tx,
+        AuditEntry::command_line("setup-link-made", "the earlier one was revoked".into()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(p.settings.link(&format!("/setup/{secret}")))
 }
 
 /// Whether the server still waits for its first admin.
@@ -75,7 +117,11 @@ pub async fn create_user(
         "name",
     )?;
     let hash = match password {
-        Some(pw) => Some(hash_password(NewPassword::parse(pw, "password")?.as_str()).await),
+        Some(pw) => Some(
+            p.hasher()
+                .hash(NewPassword::parse(pw, "password")?.as_str())
+                .await?,
+        ),
         None => None,
     };
     let mut tx = p.db.begin().await?;
@@ -133,6 +179,7 @@ async fn invite_link(
             "You are invited to Tutti",
             &body,
             Some(&link),
+            Some(&hash_secret(&secret)),
         )
         .await?;
     Ok(link)
@@ -189,7 +236,7 @@ pub async fn grant_role(
 }
 
 /// Revokes a role; the last administrator's admin role cannot be revoked, so the server
-/// is never left without one.
+/// is never left without one (checked and revoked in one step, see [`db::revoke_admin`]).
 pub async fn revoke_role(
     p: &Accounts,
     email: &str,
@@ -198,22 +245,18 @@ pub async fn revoke_role(
 ) -> Result<(), Problem> {
     let email = Email::parse(email)?;
     let mut tx = p.db.begin().await?;
-    if role == Role::ADMIN {
-        let admins: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM role_grants g JOIN users u ON u.email = g.email WHERE g.role = 'admin' AND g.email <> $1",
-        )
-        .bind(email.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        if admins == 0 {
-            return Err(Problem::conflict(
+    let revoked = if role == Role::ADMIN {
+        db::revoke_admin(&mut tx, &email).await?.ok_or_else(|| {
+            Problem::conflict(
                 "last-admin",
                 "This is the last administrator. Make someone else an administrator first.",
             )
-            .with_field("role"));
-        }
-    }
-    if db::revoke(&mut *tx, &email, &role).await? {
+            .with_field("role")
+        })?
+    } else {
+        db::revoke(&mut *tx, &email, &role).await?
+    };
+    if revoked {
         tutti_platform::audit::record(
             &mut *tx,
             actor.audit("role-revoked", format!("{role} from {email}")),
@@ -236,17 +279,42 @@ pub struct NewToken {
     pub scope: TokenScope,
     /// Send as `Authorization: Bearer <token>`; it is not shown again.
     pub token: String,
+    /// When it stops working (Unix milliseconds); never when absent.
+    pub expires_at: Option<i64>,
 }
 
-/// Creates a token for `owner`. Delegate tokens need an administrator as owner.
+/// Delegate tokens expire after this many days unless their creator says otherwise.
+pub const DELEGATE_TOKEN_DAYS: u32 = 30;
+/// The longest lifetime a token can be given, in days (about ten years).
+pub const MAX_TOKEN_DAYS: u32 = 3650;
+
+/// Refuses an act on credentials by a delegate token: acting for someone lets a system
+/// use their account, not mint or revoke the keys to it.
+pub fn refuse_delegated(identity: &Identity) -> Result<(), Problem> {
+    match identity.via {
+        Via::Delegated { .. } => Err(Problem::forbidden(
+            "A delegate token cannot create or revoke API tokens for the person it acts for.",
+        )
+        .with_field(ON_BEHALF_OF)),
+        _ => Ok(()),
+    }
+}
+
+/// Creates a token for `owner` that expires after `expires_in_days` (delegate tokens
+/// after [`DELEGATE_TOKEN_DAYS`] when not given; other tokens then never expire).
+/// Delegate tokens need an administrator as owner; a delegated call may not create any.
 pub async fn create_token_for(
     p: &Accounts,
     owner: &Person,
     owner_is_admin: bool,
     name: &str,
     scope: TokenScope,
+    expires_in_days: Option<u32>,
     actor: Actor<'_>,
 ) -> Result<NewToken, Problem> {
+    if let Actor::Web(identity) = actor {
+        refuse_delegated(identity)?;
+    }
     let name = parse_token_name(name)?;
     if scope == TokenScope::Delegate && !owner_is_admin {
         return Err(
@@ -254,13 +322,36 @@ pub async fn create_token_for(
                 .with_field("scope"),
         );
     }
+    let days = match (expires_in_days, scope) {
+        (Some(days), _) if !(1..=MAX_TOKEN_DAYS).contains(&days) => {
+            return Err(Problem::invalid(
+                "expires_in_days",
+                format!(
+                    "A token lives from 1 to {MAX_TOKEN_DAYS} days; leave it empty for one \
+                     that does not expire."
+                ),
+            ));
+        }
+        (Some(days), _) => Some(days),
+        (None, TokenScope::Delegate) => Some(DELEGATE_TOKEN_DAYS),
+        (None, TokenScope::Api) => None,
+    };
+    let expires_at = days.map(|d| tutti_store::now_ms() + i64::from(d) * 86_400_000);
     let mut tx = p.db.begin().await?;
-    let (token, secret) = db::create_token(&mut *tx, &owner.id, &name, scope).await?;
+    let (token, secret) = db::create_token(&mut *tx, &owner.id, &name, scope, expires_at).await?;
+    let lifetime = match days {
+        Some(d) => format!(", expires in {d} days"),
+        None => String::new(),
+    };
     tutti_platform::audit::record(
         &mut *tx,
         actor.audit(
             "token-created",
-            format!("{} token {name:?} for {}", scope.as_str(), owner.email),
+            format!(
+                "{} token {name:?} for {}{lifetime}",
+                scope.as_str(),
+                owner.email
+            ),
         ),
     )
     .await?;
@@ -270,15 +361,28 @@ pub async fn create_token_for(
         name,
         scope,
         token: secret,
+        expires_at,
     })
 }
 
-/// `tutti admin create-token`: a token for the account with this email.
+/// A token for the account with this email, with the default lifetime of its scope.
 pub async fn create_token(
     p: &Accounts,
     email: &str,
     name: &str,
     scope: TokenScope,
+) -> Result<String, Problem> {
+    create_token_expiring(p, email, name, scope, None).await
+}
+
+/// `tutti admin create-token`: a token for the account with this email, expiring after
+/// `expires_in_days` (see [`create_token_for`]).
+pub async fn create_token_expiring(
+    p: &Accounts,
+    email: &str,
+    name: &str,
+    scope: TokenScope,
+    expires_in_days: Option<u32>,
 ) -> Result<String, Problem> {
     let email = Email::parse(email)?;
     let user = db::user_by_email(p.db.pool(), &email)
@@ -289,14 +393,22 @@ pub async fn create_token(
     let is_admin = db::roles_of(p.db.pool(), user.email.as_str())
         .await?
         .contains(&Role::ADMIN);
-    Ok(
-        create_token_for(p, &Person::from(&user), is_admin, name, scope, Actor::Cli)
-            .await?
-            .token,
+    Ok(create_token_for(
+        p,
+        &Person::from(&user),
+        is_admin,
+        name,
+        scope,
+        expires_in_days,
+        Actor::Cli,
     )
+    .await?
+    .token)
 }
 
+/// Revokes one of the person's tokens; a delegated call may not.
 pub async fn revoke_token(p: &Accounts, identity: &Identity, id: &str) -> Result<(), Problem> {
+    refuse_delegated(identity)?;
     let mut tx = p.db.begin().await?;
     if !db::revoke_token(&mut *tx, &identity.user.id, id).await? {
         return Err(Problem::not_found("You have no live token with that id.").with_field("id"));
@@ -325,6 +437,7 @@ pub async fn request_password_reset(p: &Accounts, email: &str) -> Result<(), Pro
                 "Reset your Tutti password",
                 &body,
                 Some(&link),
+                Some(&hash_secret(&secret)),
             )
             .await?;
     }
@@ -347,15 +460,23 @@ pub async fn redeem_link(
     let password = NewPassword::parse(password, "password")?;
     let name = name.map(|n| parse_name(n, "name")).transpose()?;
     let email = email.map(Email::parse).transpose()?;
-    let hash = hash_password(password.as_str()).await;
-    let mut tx = p.db.begin().await?;
-    let Some(link_email) = db::take_link(&mut tx, purpose, secret).await? else {
-        return Err(Problem::bad_request(
+    let expired = || {
+        Problem::bad_request(
             "link-expired",
             "This link was already used or has expired. Ask for a new one.",
         )
-        .with_field("token"));
+        .with_field("token")
     };
+    // A dead link costs no hashing; a live one is still taken atomically below.
+    if db::peek_link(p.db.pool(), purpose, secret).await?.is_none() {
+        return Err(expired());
+    }
+    let hash = p.hasher().hash(password.as_str()).await?;
+    let mut tx = p.db.begin().await?;
+    let Some(link_email) = db::take_link(&mut tx, purpose, secret).await? else {
+        return Err(expired());
+    };
+    crate::mail::link_used(&mut tx, &hash_secret(secret)).await?;
     let user = match purpose {
         LinkPurpose::Setup => {
             if db::count_users(&mut *tx).await? > 0 {
@@ -434,7 +555,9 @@ pub async fn notify_admins(
     .fetch_all(&mut **tx)
     .await?;
     for admin in admins {
-        p.mailer.send(tx, &admin, subject, body, Some(link)).await?;
+        p.mailer
+            .send(tx, &admin, subject, body, Some(link), None)
+            .await?;
     }
     Ok(())
 }

@@ -207,14 +207,10 @@ pub struct Session {
 }
 
 /// Opens a session; returns the cookie value, the only copy of the session's secret.
-/// Expired sessions are swept here, where sessions are made, so they never pile up.
+/// Expired sessions are deleted by the periodic sweep ([`sweep_expired`]).
 pub async fn create_session(db: &Db, user_id: &str, days: i64) -> Result<String> {
     let secret = random_secret("");
     let now = now_ms();
-    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-        .bind(now)
-        .execute(db.pool())
-        .await?;
     sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(hash_secret(&secret))
         .bind(user_id)
@@ -266,9 +262,12 @@ pub struct ApiToken {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// After this the token is refused; never when empty.
+    pub expires_at: Option<i64>,
 }
 
-const TOKEN_COLUMNS: &str = "id, user_id, name, scope, created_at, last_used_at, revoked_at";
+const TOKEN_COLUMNS: &str =
+    "id, user_id, name, scope, created_at, last_used_at, revoked_at, expires_at";
 
 /// Creates a token; returns it and the secret, which is never stored in the clear.
 pub async fn create_token<'c>(
@@ -276,6 +275,7 @@ pub async fn create_token<'c>(
     user_id: &str,
     name: &str,
     scope: TokenScope,
+    expires_at: Option<i64>,
 ) -> Result<(ApiToken, String)> {
     let secret = random_secret("tutti_");
     let token = ApiToken {
@@ -286,9 +286,11 @@ pub async fn create_token<'c>(
         created_at: now_ms(),
         last_used_at: None,
         revoked_at: None,
+        expires_at,
     };
     sqlx::query(
-        "INSERT INTO api_tokens (id, user_id, name, token_hash, scope, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, scope, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&token.id)
     .bind(&token.user_id)
@@ -296,21 +298,24 @@ pub async fn create_token<'c>(
     .bind(hash_secret(&secret))
     .bind(&token.scope)
     .bind(token.created_at)
+    .bind(token.expires_at)
     .execute(e)
     .await?;
     Ok((token, secret))
 }
 
-/// The live token with this secret, marking it used.
+/// The live token with this secret (not revoked, not expired), marking it used.
 pub async fn use_token(db: &Db, secret: &str) -> Result<Option<ApiToken>> {
+    let now = now_ms();
     let token: Option<ApiToken> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > $2)"
     )))
     .bind(hash_secret(secret))
+    .bind(now)
     .fetch_optional(db.pool())
     .await?;
     if let Some(t) = &token {
-        let now = now_ms();
         // Written at most once a minute so reads stay reads.
         if t.last_used_at.is_none_or(|at| now - at > 60_000) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
@@ -414,23 +419,73 @@ pub async fn peek_link<'c>(
     .await?)
 }
 
-/// Uses a link up; returns its email, or None when it is unknown, used or expired.
+/// Uses a link up; returns its email, or None when it is unknown, used or expired. One
+/// conditional update does both the check and the taking, so of two requests racing with
+/// one link exactly one gets it, on either database.
 pub async fn take_link(tx: &mut Tx, purpose: LinkPurpose, secret: &str) -> Result<Option<String>> {
-    let Some(email) = peek_link(&mut **tx, purpose, secret).await? else {
-        return Ok(None);
-    };
-    sqlx::query("UPDATE one_time_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
-        .bind(now_ms())
-        .bind(hash_secret(secret))
-        .execute(&mut **tx)
-        .await?;
-    Ok(Some(email))
+    let now = now_ms();
+    Ok(sqlx::query_scalar(
+        "UPDATE one_time_links SET used_at = $1 \
+         WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
+         RETURNING email",
+    )
+    .bind(now)
+    .bind(hash_secret(secret))
+    .bind(purpose.as_str())
+    .fetch_optional(&mut **tx)
+    .await?)
 }
 
-/// Whether a first-admin setup link is still open.
-pub async fn open_setup_links<'c>(e: impl Executor<'c, Database = Any>) -> Result<i64> {
+/// The one open first-admin setup link is keyed by this in `one_time_links.singleton`, so
+/// a second one cannot exist beside it.
+const SETUP_SINGLETON: &str = "setup";
+
+/// Makes the first-admin setup link unless an open one exists; returns its secret, or
+/// None when one is already open (its secret cannot be shown again: only its hash is
+/// kept). Used-up or expired setup links give way first. Race-free: two nodes starting
+/// at once make one link between them.
+pub async fn create_setup_link_once(tx: &mut Tx) -> Result<Option<String>> {
+    let now = now_ms();
+    sqlx::query(
+        "DELETE FROM one_time_links WHERE singleton = $1 AND (used_at IS NOT NULL OR expires_at <= $2)",
+    )
+    .bind(SETUP_SINGLETON)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    let secret = random_secret("");
+    let made = sqlx::query(
+        "INSERT INTO one_time_links (token_hash, purpose, email, created_at, expires_at, singleton) \
+         VALUES ($1, $2, '', $3, $4, $5) ON CONFLICT (singleton) DO NOTHING",
+    )
+    .bind(hash_secret(&secret))
+    .bind(LinkPurpose::Setup.as_str())
+    .bind(now)
+    .bind(now + LinkPurpose::Setup.lifetime_ms())
+    .bind(SETUP_SINGLETON)
+    .execute(&mut **tx)
+    .await?;
+    Ok((made.rows_affected() == 1).then_some(secret))
+}
+
+/// Replaces the first-admin setup link: the open one, if any, stops working.
+pub async fn replace_setup_link(tx: &mut Tx) -> Result<String> {
+    sqlx::query("DELETE FROM one_time_links WHERE singleton = $1 OR purpose = $2")
+        .bind(SETUP_SINGLETON)
+        .bind(LinkPurpose::Setup.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(create_setup_link_once(tx)
+        .await?
+        .expect("no setup link is left to conflict with"))
+}
+
+/// When the open first-admin setup link expires, if there is one.
+pub async fn open_setup_link_expiry<'c>(
+    e: impl Executor<'c, Database = Any>,
+) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM one_time_links WHERE purpose = 'setup' AND used_at IS NULL AND expires_at > $1",
+        "SELECT MAX(expires_at) FROM one_time_links WHERE purpose = 'setup' AND used_at IS NULL AND expires_at > $1",
     )
     .bind(now_ms())
     .fetch_one(e)
@@ -445,6 +500,9 @@ pub struct OidcLogin {
     pub next_path: String,
     pub created_at: i64,
 }
+
+/// How long a sign-in may take at the provider.
+pub const OIDC_LOGIN_LIFETIME_MS: i64 = 15 * 60_000;
 
 pub async fn save_oidc_login<'c>(
     e: impl Executor<'c, Database = Any>,
@@ -462,22 +520,79 @@ pub async fn save_oidc_login<'c>(
     Ok(())
 }
 
-/// Takes the sign-in started with `state` (at most once, and only within 15 minutes).
+/// Takes the sign-in started with `state` (at most once, and only within 15 minutes):
+/// one delete that returns the row, so two callbacks with one state cannot both have it.
 pub async fn take_oidc_login(db: &Db, state: &str) -> Result<Option<OidcLogin>> {
-    let mut tx = db.begin().await?;
     let login: Option<OidcLogin> = sqlx::query_as(
-        "SELECT nonce, pkce_verifier, next_path, created_at FROM oidc_logins WHERE state = $1",
+        "DELETE FROM oidc_logins WHERE state = $1 \
+         RETURNING nonce, pkce_verifier, next_path, created_at",
     )
     .bind(state)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(db.pool())
     .await?;
-    sqlx::query("DELETE FROM oidc_logins WHERE state = $1 OR created_at < $2")
-        .bind(state)
-        .bind(now_ms() - 15 * 60_000)
-        .execute(&mut *tx)
+    Ok(login.filter(|l| now_ms() - l.created_at < OIDC_LOGIN_LIFETIME_MS))
+}
+
+/// What the periodic sweep deleted.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Swept {
+    pub sessions: u64,
+    pub links: u64,
+    pub oidc_logins: u64,
+}
+
+/// Deletes what can no longer be used: expired sessions, used or expired one-time links,
+/// and OpenID Connect sign-ins that took too long.
+pub async fn sweep_expired(db: &Db) -> Result<Swept> {
+    let now = now_ms();
+    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+    let links =
+        sqlx::query("DELETE FROM one_time_links WHERE used_at IS NOT NULL OR expires_at <= $1")
+            .bind(now)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
+    let oidc_logins = sqlx::query("DELETE FROM oidc_logins WHERE created_at <= $1")
+        .bind(now - OIDC_LOGIN_LIFETIME_MS)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+    Ok(Swept {
+        sessions,
+        links,
+        oidc_logins,
+    })
+}
+
+/// Revokes the admin role from `email` unless that leaves no administrator with an
+/// account; returns None when refused, else whether a grant was removed. The admin
+/// grants are locked first (on PostgreSQL; SQLite's write transaction already excludes
+/// others), so two revocations racing cannot each count the other as the one left.
+pub async fn revoke_admin(tx: &mut Tx, email: &Email) -> Result<Option<bool>> {
+    sqlx::query("UPDATE role_grants SET granted_by = granted_by WHERE role = 'admin'")
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
-    Ok(login.filter(|l| now_ms() - l.created_at < 15 * 60_000))
+    let done = sqlx::query(
+        "DELETE FROM role_grants WHERE email = $1 AND role = 'admin' AND EXISTS \
+         (SELECT 1 FROM role_grants g JOIN users u ON u.email = g.email \
+          WHERE g.role = 'admin' AND g.email <> $1)",
+    )
+    .bind(email.as_str())
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 1 {
+        return Ok(Some(true));
+    }
+    let held: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM role_grants WHERE email = $1 AND role = 'admin'")
+            .bind(email.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(if held == 0 { Some(false) } else { None })
 }
 
 pub async fn user_by_identity<'c>(

@@ -144,9 +144,25 @@ pub fn parse_token_name(raw: &str) -> Result<String, Problem> {
 /// A path to return to after sign-in; only local paths, so the link cannot send the
 /// user to another site.
 pub fn safe_next(raw: Option<&str>) -> String {
+    safe_next_or(raw, "/profile")
+}
+
+/// A local path to send the browser on to, or `fallback` when `raw` could lead anywhere
+/// else: it must start with one `/`, and hold no backslash (browsers read `/\host` as
+/// `//host`) and no whitespace or control character (browsers drop tabs and newlines
+/// from URLs, so `/<tab>/host` would become `//host`).
+pub fn safe_next_or(raw: Option<&str>, fallback: &str) -> String {
     match raw {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
-        _ => "/profile".to_string(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p
+                    .chars()
+                    .any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
+        {
+            p.to_string()
+        }
+        _ => fallback.to_string(),
     }
 }
 
@@ -193,5 +209,9 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/profile");
         assert_eq!(safe_next(Some("/\\evil.example")), "/profile");
         assert_eq!(safe_next(None), "/profile");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/profile");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/profile");
+        assert_eq!(safe_next_or(Some("/\\evil.example"), "/"), "/");
+        assert_eq!(safe_next_or(Some("/profile"), "/"), "/profile");
     }
 }

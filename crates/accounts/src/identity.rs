@@ -12,7 +12,7 @@ use crate::Accounts;
 use crate::db::{self, User};
 use crate::domain::{Email, TokenScope};
 
-pub use tutti_platform::identity::{SESSION_COOKIE, session_cookie_of};
+pub use tutti_platform::identity::{cookie_of, session_cookie_of};
 
 /// The platform's [`IdentityProvider`], backed by the accounts' tables.
 pub struct Provider(pub Accounts);
@@ -70,7 +70,7 @@ async fn token_identity(
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
             "invalid-token",
-            "This API token is unknown or was revoked. Create a new one on your profile page.",
+            "This API token is unknown, was revoked or has expired. Create a new one on your profile page.",
         ));
     };
     let owner = db::user_by_id(p.db.pool(), &token.user_id)

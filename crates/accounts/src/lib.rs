@@ -11,11 +11,13 @@ pub mod admin;
 pub mod db;
 pub mod domain;
 pub mod identity;
+pub mod limits;
 pub mod mail;
 pub mod oidc;
 pub mod pages;
 pub mod routes;
 pub mod secrets;
+pub mod sweep;
 
 use std::sync::Arc;
 
@@ -25,6 +27,7 @@ use tutti_store::{Blobs, Db, Queue};
 use tutti_web::{Problem, Web};
 
 pub use domain::{Email, TokenScope};
+pub use limits::LimitSettings;
 pub use mail::{Mailer, SmtpSettings};
 pub use oidc::OidcSettings;
 pub use tutti_platform::{Identity, MaybeIdentity, Page, Role};
@@ -63,6 +66,7 @@ pub struct Settings {
     pub session_days: i64,
     pub oidc: Option<OidcSettings>,
     pub smtp: Option<SmtpSettings>,
+    pub limits: LimitSettings,
 }
 
 impl Settings {
@@ -89,6 +93,8 @@ pub struct Accounts {
     pub mailer: Mailer,
     pub settings: Arc<Settings>,
     pub oidc: Option<Arc<oidc::Oidc>>,
+    /// Sign-in and link limits, and the bounded password hasher, of this process.
+    pub limits: Arc<limits::Limits>,
 }
 
 impl FromRef<Accounts> for Platform {
@@ -109,6 +115,7 @@ impl Accounts {
             .clone()
             .map(|s| oidc::Oidc::new(s, &settings).map(Arc::new))
             .transpose()?;
+        let limits = Arc::new(limits::Limits::new(&settings.limits));
         Ok(Accounts {
             platform: platform.clone(),
             db: platform.db.clone(),
@@ -118,7 +125,18 @@ impl Accounts {
             mailer,
             settings: Arc::new(settings),
             oidc,
+            limits,
         })
+    }
+
+    /// The bounded password hasher.
+    pub fn hasher(&self) -> &secrets::Hasher {
+        &self.limits.hasher
+    }
+
+    /// The session cookie's name on this server.
+    pub fn session_cookie(&self) -> String {
+        tutti_platform::identity::session_cookie(&self.platform.settings)
     }
 
     /// Parses a role name for the request field `field` against the declared roles.
@@ -164,16 +182,23 @@ impl Studio for AccountsStudio {
         ]
     }
 
+    fn secret_paths(&self) -> &'static [&'static str] {
+        &["/setup/", "/invite/", "/password/reset/"]
+    }
+
     fn mount(&self, platform: &Platform) -> Result<Mounted, PlatformError> {
         let accounts = Accounts::new(platform, self.settings.clone())?;
         let mailer = accounts.mailer.clone();
+        let db = accounts.db.clone();
         let routes = pages::routes()
             .merge(routes::api())
             .with_state(accounts.clone());
         Ok(Mounted {
             routes,
             jobs: Some(Arc::new(move |worker| {
-                worker.register(mail::SEND_MAIL, mail::SendMail(mailer.clone()))
+                worker
+                    .register(mail::SEND_MAIL, mail::SendMail(mailer.clone()))
+                    .periodic(sweep::Sweep(db.clone()), sweep::schedule())
             })),
             identity: Some(Arc::new(identity::Provider(accounts))),
         })

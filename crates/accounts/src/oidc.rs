@@ -100,6 +100,12 @@ impl Oidc {
         &self.settings.name
     }
 
+    /// The issuer as configured, which the provider's `iss` callback parameter (RFC 9207)
+    /// must equal.
+    pub fn issuer(&self) -> &str {
+        &self.settings.issuer
+    }
+
     async fn client(&self) -> Result<ConfiguredClient, Problem> {
         let cached = self.metadata.read().await.clone();
         let metadata = match cached {
@@ -127,8 +133,13 @@ impl Oidc {
         .set_redirect_uri(self.redirect.clone()))
     }
 
-    /// Starts a sign-in: remembers the flow's secrets and returns the provider URL.
-    pub async fn start(&self, db: &tutti_store::Db, next_path: String) -> Result<String, Problem> {
+    /// Starts a sign-in: remembers the flow's secrets and returns the provider URL and the
+    /// `state`, which the caller binds to the browser (a cookie the callback checks).
+    pub async fn start(
+        &self,
+        db: &tutti_store::Db,
+        next_path: String,
+    ) -> Result<(String, String), Problem> {
         let client = self.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client.authorize_url(
@@ -136,8 +147,8 @@ impl Oidc {
             CsrfToken::new_random,
             Nonce::new_random,
         );
-        for scope in &self.settings.scopes {
-            request = request.add_scope(Scope::new(scope.clone()));
+        for scope in extra_scopes(&self.settings.scopes) {
+            request = request.add_scope(scope);
         }
         let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
         let login = OidcLogin {
@@ -147,7 +158,7 @@ impl Oidc {
             created_at: now_ms(),
         };
         db::save_oidc_login(db.pool(), state.secret(), &login).await?;
-        Ok(url.to_string())
+        Ok((url.to_string(), state.secret().clone()))
     }
 
     /// Finishes a sign-in from the provider's callback.
@@ -235,6 +246,18 @@ impl Oidc {
     }
 }
 
+/// The configured scopes the client must add: all but `openid`, which the OpenID Connect
+/// client always sends itself (sending it twice confuses some providers).
+fn extra_scopes(scopes: &[String]) -> Vec<Scope> {
+    let mut seen = std::collections::BTreeSet::new();
+    scopes
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty() && *s != "openid" && seen.insert(*s))
+        .map(|s| Scope::new(s.to_string()))
+        .collect()
+}
+
 /// A client built from discovered metadata: authorization endpoint set, token and
 /// userinfo endpoints as the provider announced them.
 type ConfiguredClient = CoreClient<
@@ -245,3 +268,20 @@ type ConfiguredClient = CoreClient<
     openidconnect::EndpointMaybeSet,
     openidconnect::EndpointMaybeSet,
 >;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openid_is_not_asked_for_twice() {
+        let scopes: Vec<String> = ["openid", "email", "profile", "email"]
+            .map(String::from)
+            .to_vec();
+        let extra: Vec<String> = extra_scopes(&scopes)
+            .into_iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(extra, ["email", "profile"]);
+    }
+}

@@ -3,7 +3,7 @@
 //! log, held mail). Forms post back here; failures re-render the form with the problem.
 
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -12,11 +12,10 @@ use tutti_web::{Form, Lang, Problem, Query};
 
 use crate::admin::{self, Actor};
 use crate::db::{self, LinkPurpose, User};
-use crate::domain::{Email, TokenScope, safe_next};
-use crate::identity::{SESSION_COOKIE, cookie, session_cookie_of};
-use crate::secrets::verify_password;
+use crate::domain::{Email, TokenScope, safe_next, safe_next_or};
+use crate::identity::{cookie, cookie_of, session_cookie_of};
 use crate::{Accounts, Identity, Page, Signup};
-use tutti_platform::{Access, AuditEntry, Routes};
+use tutti_platform::{Access, AuditEntry, ClientIp, Routes, same_secret};
 
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
@@ -78,9 +77,16 @@ pub fn routes() -> Routes<Accounts> {
                 path,
                 move |State(p): State<Accounts>,
                       page: Page,
+                      client: ClientIp,
                       Path(token): Path<String>,
                       Form(form): Form<PasswordForm>| async move {
-                    redeem(p, page, purpose, token, form).await
+                    let limits = p.limits.clone();
+                    limits.address(client)?;
+                    let response = redeem(p, page, purpose, token, form).await?;
+                    if response.status().is_redirection() {
+                        limits.refund_address(client);
+                    }
+                    Ok::<Response, Problem>(response)
                 },
             );
     }
@@ -148,23 +154,59 @@ struct LoginForm {
     next: Option<String>,
 }
 
+/// The longest email a failed sign-in writes to the audit log.
+const MAX_AUDITED_EMAIL_CHARS: usize = 254;
+
+/// Signs in with a password. Each client address and each account (the email typed) has
+/// a share of attempts per window, given back when the password was right. An unknown email costs the same hashing as a known one, and every failure is in
+/// the audit log.
 async fn login(
     State(p): State<Accounts>,
     page: Page,
+    client: ClientIp,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Problem> {
     let next = safe_next(form.next.as_deref());
+    p.limits.address(client)?;
+    p.limits.account("sign-in", &form.email)?;
     let user = match Email::parse(&form.email) {
         Ok(email) => db::user_by_email(p.db.pool(), &email).await?,
         Err(_) => None,
     };
-    let verified = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
-        Some(hash) => verify_password(&form.password, hash).await,
-        None => false,
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let verified = match p.hasher().verify(&form.password, hash).await {
+        Ok(verified) => verified,
+        Err(busy) => {
+            // Not an attempt that counts against anyone.
+            p.limits.refund_account("sign-in", &form.email);
+            p.limits.refund_address(client);
+            return Err(busy);
+        }
     };
     match user {
-        Some(user) if verified => sign_in(&p, &user, "password", &next).await,
+        Some(user) if verified => {
+            p.limits.refund_account("sign-in", &form.email);
+            p.limits.refund_address(client);
+            sign_in(&p, &user, "password", &next).await
+        }
         _ => {
+            let typed: String = form
+                .email
+                .trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_AUDITED_EMAIL_CHARS)
+                .collect();
+            tutti_platform::audit::record(
+                p.db.pool(),
+                AuditEntry {
+                    actor_email: Some(typed),
+                    action: "sign-in-failed".into(),
+                    detail: format!("password, from {client}"),
+                    ..Default::default()
+                },
+            )
+            .await?;
             let mut response =
                 login_view(&p, &page, &form.email, &next, Some(page.t("login-failed")))?;
             *response.status_mut() = StatusCode::UNAUTHORIZED;
@@ -190,22 +232,24 @@ async fn sign_in(p: &Accounts, user: &User, method: &str, next: &str) -> Result<
     let mut response = Redirect::to(next).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        cookie(p, SESSION_COOKIE, &secret, p.settings.session_days * 86_400),
+        cookie(
+            p,
+            &p.session_cookie(),
+            &secret,
+            p.settings.session_days * 86_400,
+        ),
     );
     Ok(response)
 }
 
-async fn logout(
-    State(p): State<Accounts>,
-    request: axum::http::HeaderMap,
-) -> Result<Response, Problem> {
-    if let Some(secret) = session_cookie_of(&request) {
+async fn logout(State(p): State<Accounts>, request: HeaderMap) -> Result<Response, Problem> {
+    if let Some(secret) = session_cookie_of(&p.platform.settings, &request) {
         db::delete_session(p.db.pool(), &secret).await?;
     }
     let mut response = Redirect::to("/").into_response();
     response
         .headers_mut()
-        .append(header::SET_COOKIE, cookie(&p, SESSION_COOKIE, "", 0));
+        .append(header::SET_COOKIE, cookie(&p, &p.session_cookie(), "", 0));
     Ok(response)
 }
 
@@ -228,10 +272,7 @@ async fn language(
             ),
         )
     })?;
-    let next = match form.next.as_deref() {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") => n.to_string(),
-        _ => "/".to_string(),
-    };
+    let next = safe_next_or(form.next.as_deref(), "/");
     let mut response = Redirect::to(&next).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -240,6 +281,11 @@ async fn language(
     Ok(response)
 }
 
+/// The cookie that binds an OpenID Connect sign-in to the browser that started it.
+const OIDC_STATE_COOKIE: &str = "tutti_oidc_state";
+/// How long a sign-in may take at the provider, for the cookie (seconds).
+const OIDC_STATE_MAX_AGE: i64 = 600;
+
 async fn oidc_start(
     State(p): State<Accounts>,
     Query(q): Query<NextQuery>,
@@ -247,25 +293,66 @@ async fn oidc_start(
     let oidc = p.oidc.as_ref().ok_or_else(|| {
         Problem::not_found("Sign-in with an identity provider is not configured on this server.")
     })?;
-    let url = oidc.start(&p.db, safe_next(q.next.as_deref())).await?;
-    Ok(Redirect::to(&url).into_response())
+    let (url, state) = oidc.start(&p.db, safe_next(q.next.as_deref())).await?;
+    let mut response = Redirect::to(&url).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(
+            &p,
+            &p.platform.settings.cookie_name(OIDC_STATE_COOKIE),
+            &state,
+            OIDC_STATE_MAX_AGE,
+        ),
+    );
+    Ok(response)
 }
 
 #[derive(Deserialize)]
 struct Callback {
     code: Option<String>,
     state: Option<String>,
+    /// The issuer the provider says answered (RFC 9207), when it says.
+    iss: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
 
+/// The provider sends the browser back here. The sign-in must have been started in this
+/// browser (the state cookie set at the start equals `state`), so nobody can sign a
+/// victim in to the attacker's account by sending them a callback link; the cookie is
+/// cleared whatever the outcome.
 async fn oidc_callback(
     State(p): State<Accounts>,
+    headers: HeaderMap,
     Query(q): Query<Callback>,
 ) -> Result<Response, Problem> {
+    let name = p.platform.settings.cookie_name(OIDC_STATE_COOKIE);
+    let clear = cookie(&p, &name, "", 0);
+    let bound = cookie_of(&headers, &name);
+    let mut response = match oidc_finish(&p, bound.as_deref(), q).await {
+        Ok(response) => response,
+        Err(problem) => problem.into_response(),
+    };
+    response.headers_mut().append(header::SET_COOKIE, clear);
+    Ok(response)
+}
+
+async fn oidc_finish(p: &Accounts, bound: Option<&str>, q: Callback) -> Result<Response, Problem> {
     let oidc = p.oidc.as_ref().ok_or_else(|| {
         Problem::not_found("Sign-in with an identity provider is not configured on this server.")
     })?;
+    if let Some(iss) = &q.iss
+        && iss != oidc.issuer()
+    {
+        return Err(Problem::bad_request(
+            "wrong-issuer",
+            format!(
+                "This answer comes from {iss:?}, not from the configured provider {}. Start the sign-in again.",
+                oidc.name()
+            ),
+        )
+        .with_field("iss"));
+    }
     if let Some(error) = q.error {
         return Err(Problem::bad_request(
             "sign-in-refused",
@@ -281,9 +368,16 @@ async fn oidc_callback(
     let state = q
         .state
         .ok_or_else(|| Problem::invalid("state", "The provider sent no state."))?;
+    if !bound.is_some_and(|bound| same_secret(bound, &state)) {
+        return Err(Problem::bad_request(
+            "sign-in-elsewhere",
+            "This sign-in was not started in this browser, or took longer than 10 minutes. Start it again from the sign-in page.",
+        )
+        .with_field("state"));
+    }
     let claims = oidc.finish(&p.db, &state, &code).await?;
-    let user = oidc_account(&p, &claims).await?;
-    sign_in(&p, &user, "openid-connect", &claims.next_path).await
+    let user = oidc_account(p, &claims).await?;
+    sign_in(p, &user, "openid-connect", &claims.next_path).await
 }
 
 /// The account an OpenID Connect identity signs in to, linking or creating it as the
@@ -430,8 +524,11 @@ struct ForgotForm {
 async fn forgot(
     State(p): State<Accounts>,
     page: Page,
+    client: ClientIp,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, Problem> {
+    p.limits.address(client)?;
+    p.limits.account("reset", &form.email)?;
     match admin::request_password_reset(&p, &form.email).await {
         Ok(()) => page.render(
             "accounts/forgot.html",
@@ -495,6 +592,8 @@ async fn rename(
 struct TokenForm {
     name: String,
     scope: Option<String>,
+    /// Days until it expires; empty for the default (never, or 30 for delegate tokens).
+    expires_in_days: Option<String>,
 }
 
 async fn new_token(
@@ -504,12 +603,25 @@ async fn new_token(
     Form(form): Form<TokenForm>,
 ) -> Result<Response, Problem> {
     let scope: TokenScope = form.scope.as_deref().unwrap_or("api").parse()?;
+    let days = match form.expires_in_days.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(raw.parse::<u32>().map_err(|_| {
+            Problem::invalid(
+                "expires_in_days",
+                format!(
+                    "Write a number of days from 1 to {}, or leave it empty.",
+                    admin::MAX_TOKEN_DAYS
+                ),
+            )
+        })?),
+    };
     let token = admin::create_token_for(
         &p,
         &identity.user,
         identity.is_admin(),
         &form.name,
         scope,
+        days,
         Actor::Web(&identity),
     )
     .await?;
@@ -534,7 +646,26 @@ async fn revoke_token(
 #[derive(Deserialize, Default)]
 struct Notice {
     done: Option<String>,
-    link: Option<String>,
+}
+
+/// The people page; after an invitation without mail, with the link to pass on.
+async fn users_view(
+    p: &Accounts,
+    page: &Page,
+    done: Option<&str>,
+    link: Option<&str>,
+) -> Result<Response, Problem> {
+    let people = admin::list_users(p).await?;
+    page.render(
+        "accounts/admin_users.html",
+        json!({
+            "people": people,
+            "roles": p.platform.roles.all(),
+            "done": done,
+            "link": link,
+            "mail_sends": p.mailer.sends(),
+        }),
+    )
 }
 
 async fn admin_users(
@@ -542,17 +673,7 @@ async fn admin_users(
     page: Page,
     Query(q): Query<Notice>,
 ) -> Result<Response, Problem> {
-    let people = admin::list_users(&p).await?;
-    page.render(
-        "accounts/admin_users.html",
-        json!({
-            "people": people,
-            "roles": p.platform.roles.all(),
-            "done": q.done,
-            "link": q.link,
-            "mail_sends": p.mailer.sends(),
-        }),
-    )
+    users_view(&p, &page, q.done.as_deref(), None).await
 }
 
 #[derive(Deserialize)]
@@ -587,8 +708,11 @@ struct InviteForm {
     role: Option<String>,
 }
 
+/// Invites someone. Without mail the admin must pass the link on: it is shown once, in
+/// this answer (kept out of caches), never in a URL that browser history would keep.
 async fn admin_invite(
     State(p): State<Accounts>,
+    page: Page,
     identity: Identity,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, Problem> {
@@ -597,14 +721,17 @@ async fn admin_invite(
         Some(r) => vec![p.role(r, "role")?],
     };
     let link = admin::invite(&p, &form.email, &roles, Actor::Web(&identity)).await?;
-    let target = match link {
+    match link {
         Some(link) if !p.mailer.sends() => {
-            let encoded: String = form_urlencoded::byte_serialize(link.as_bytes()).collect();
-            format!("/admin/users?done=invited&link={encoded}")
+            let mut response = users_view(&p, &page, Some("invited"), Some(&link)).await?;
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            Ok(response)
         }
-        _ => "/admin/users?done=invited".to_string(),
-    };
-    Ok(Redirect::to(&target).into_response())
+        _ => Ok(Redirect::to("/admin/users?done=invited").into_response()),
+    }
 }
 
 async fn admin_outbox(State(p): State<Accounts>, page: Page) -> Result<Response, Problem> {

@@ -91,8 +91,13 @@ pub struct CreateToken {
     pub name: String,
     #[serde(default)]
     pub scope: Option<TokenScope>,
+    /// Days until the token stops working (1 to 3650). Without it, `api` tokens never
+    /// expire and `delegate` tokens expire after 30 days.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
 }
 
+/// Creates a token; a delegate token acting for someone may not (403).
 #[utoipa::path(post, path = "/me/tokens", tag = "accounts", request_body = CreateToken,
     responses((status = 201, body = NewToken), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_token(
@@ -107,15 +112,17 @@ async fn create_token(
         identity.is_admin(),
         &body.name,
         scope,
+        body.expires_in_days,
         Actor::Web(&identity),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(token)))
 }
 
+/// Revokes a token; a delegate token acting for someone may not (403).
 #[utoipa::path(delete, path = "/me/tokens/{id}", tag = "accounts",
     params(("id" = String, Path, description = "token id")),
-    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn revoke_token(
     State(p): State<Accounts>,
     identity: Identity,

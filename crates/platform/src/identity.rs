@@ -23,9 +23,9 @@ use tutti_web::{Lang, Problem};
 use crate::access::Role;
 use crate::audit::AuditEntry;
 use crate::error::PlatformError;
-use crate::{Platform, page, same_secret};
+use crate::{Platform, Settings, page, same_secret};
 
-/// The session cookie's name.
+/// The session cookie's name before [`session_cookie`] prefixes it under https.
 pub const SESSION_COOKIE: &str = "tutti_session";
 /// The header a delegate token names its user with.
 pub const ON_BEHALF_OF: &str = "x-tutti-on-behalf-of";
@@ -211,7 +211,7 @@ async fn authenticate(gate: &Gate, req: Request) -> Result<Request, Problem> {
     if unsafe_method {
         check_origin(&gate.platform, req.headers())?;
     }
-    let identity = match session_cookie_of(req.headers()) {
+    let identity = match session_cookie_of(&gate.platform.settings, req.headers()) {
         Some(secret) => gate.provider.identify_session(&secret).await?,
         None => None,
     };
@@ -237,11 +237,21 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
+/// The session cookie's name on this server: `__Host-tutti_session` over https.
+pub fn session_cookie(settings: &Settings) -> String {
+    settings.cookie_name(SESSION_COOKIE)
+}
+
 /// The session secret a request carries, if any.
-pub fn session_cookie_of(headers: &HeaderMap) -> Option<String> {
+pub fn session_cookie_of(settings: &Settings, headers: &HeaderMap) -> Option<String> {
+    cookie_of(headers, &session_cookie(settings))
+}
+
+/// The value of the cookie `name` a request carries, if any.
+pub fn cookie_of(headers: &HeaderMap, name: &str) -> Option<String> {
     let mut parts = Request::new(()).into_parts().0;
     parts.headers = headers.clone();
-    cookie_value(&parts, SESSION_COOKIE)
+    cookie_value(&parts, name)
 }
 
 /// Browsers name the page a request comes from; another site's page is refused.

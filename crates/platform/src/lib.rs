@@ -4,8 +4,8 @@
 //! This crate owns what they share: the [`Platform`] state handed to every route, who is
 //! asking ([`Identity`], resolved once per request by the gate in [`identity`]), the
 //! declaration of who may call each route ([`access`]), the page shell ([`page`]), the
-//! audit log ([`audit`]) and the platform's own admin pages (jobs, audit log) and home
-//! page ([`core`]).
+//! audit log ([`audit`]), WebSockets ([`ws`]) and the platform's own admin pages (jobs,
+//! audit log) and home page ([`core`]).
 //!
 //! Who people are is not decided here: the accounts crate implements
 //! [`IdentityProvider`] for sessions and API tokens, so this crate knows an identity only
@@ -17,9 +17,12 @@ pub mod bodies;
 pub mod core;
 pub mod error;
 pub mod identity;
+pub mod limits;
 pub mod page;
+pub mod security;
 pub mod studio;
 pub mod uploads;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -30,10 +33,12 @@ pub use access::{Access, BodyLimit, Role, RoleDef, RouteDecl, Routes, StudioRout
 pub use audit::AuditEntry;
 pub use error::PlatformError;
 pub use identity::{Identity, IdentityProvider, MaybeIdentity, Person, Via};
+pub use limits::RateLimiter;
 pub use page::Page;
+pub use security::{AllowFraming, ClientIp};
 pub use studio::{Composition, Mounted, NavEntry, Studio};
 
-/// The platform's own tables (the audit log).
+/// The platform's own tables (the audit log, server-made secrets).
 pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// What every studio's routes share about the server.
@@ -49,6 +54,17 @@ impl Settings {
     /// Cookies are marked Secure whenever the public address is https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https"
+    }
+
+    /// The name of one of this server's cookies: over https with the `__Host-` prefix, so
+    /// browsers keep it only when it is Secure, for this host alone and for every path
+    /// (another site on a sibling domain, or plain http, cannot plant one).
+    pub fn cookie_name(&self, name: &str) -> String {
+        if self.secure_cookies() {
+            format!("__Host-{name}")
+        } else {
+            name.to_string()
+        }
     }
 
     /// An absolute link to a path on this server.
@@ -72,6 +88,8 @@ pub struct Platform {
     pub nav: Arc<Vec<NavEntry>>,
     /// The tabs of the admin area, from every studio that has admin pages.
     pub admin_tabs: Arc<Vec<NavEntry>>,
+    /// This process's WebSockets: limits, guest tokens, shutdown ([`ws`]).
+    pub sockets: ws::Hub,
 }
 
 /// Compares two secrets in time independent of where they differ.

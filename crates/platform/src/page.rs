@@ -3,8 +3,8 @@
 //! cookies the platform sets.
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::HeaderValue;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use tutti_web::{Lang, PageCtx, Problem, Web};
 
@@ -68,7 +68,8 @@ where
     }
 }
 
-/// The error page a problem on a browser navigation becomes, with the same status.
+/// The error page a problem on a browser navigation becomes, with the same status and
+/// the problem's other headers (`Retry-After`, cookies the handler set or cleared).
 pub(crate) async fn problem_page(
     p: &Platform,
     lang: Lang,
@@ -76,8 +77,9 @@ pub(crate) async fn problem_page(
     here: String,
     response: Response,
 ) -> Response {
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+    let (parts, body) = response.into_parts();
+    let status = parts.status;
+    let bytes = axum::body::to_bytes(body, 1 << 20)
         .await
         .unwrap_or_default();
     let problem: Problem =
@@ -88,7 +90,16 @@ pub(crate) async fn problem_page(
         "error.html",
         serde_json::json!({ "problem": problem }),
     ) {
-        Ok(html) => (status, html).into_response(),
+        Ok(html) => {
+            let mut page = (status, html).into_response();
+            for (name, value) in &parts.headers {
+                if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                    page.headers_mut().append(name, value.clone());
+                }
+            }
+            page.extensions_mut().extend(parts.extensions);
+            page
+        }
         Err(p) => p.into_response(),
     }
 }

@@ -98,6 +98,12 @@ pub trait Studio: Send + Sync {
         Vec::new()
     }
 
+    /// Path prefixes whose next segment is a secret (a one-time link such as
+    /// `/invite/{token}`): the request log writes that segment as `REDACTED`.
+    fn secret_paths(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Builds its state on the platform's and returns its routes and jobs.
     fn mount(&self, platform: &Platform) -> Result<Mounted, PlatformError>;
 }
@@ -183,6 +189,14 @@ impl Composition {
 
     pub fn nav(&self) -> Vec<NavEntry> {
         self.studios.iter().filter_map(|s| s.nav()).collect()
+    }
+
+    /// Every studio's [`Studio::secret_paths`].
+    pub fn secret_paths(&self) -> Vec<&'static str> {
+        self.studios
+            .iter()
+            .flat_map(|s| s.secret_paths().iter().copied())
+            .collect()
     }
 
     pub fn admin_tabs(&self) -> Vec<NavEntry> {

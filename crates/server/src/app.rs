@@ -18,9 +18,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use tutti_accounts::admin::Setup;
 use tutti_accounts::{Accounts, AccountsStudio};
 use tutti_platform::identity::Gate;
-use tutti_platform::{Composition, IdentityProvider, Mounted, Platform, RouteDecl, Studio};
+use tutti_platform::{
+    AllowFraming, ClientIp, Composition, IdentityProvider, Mounted, Platform, RouteDecl, Studio,
+};
 use tutti_store::{Blobs, Db, Queue, Worker};
 use tutti_web::Problem;
 use url::Url;
@@ -50,6 +53,8 @@ pub struct App {
     mounted: Arc<Vec<Mounted>>,
     assets: Arc<Vec<&'static [(&'static str, &'static str)]>>,
     identity: Arc<dyn IdentityProvider>,
+    /// Path prefixes whose next segment is a secret, kept out of the request log.
+    secret_paths: Arc<Vec<&'static str>>,
 }
 
 impl std::fmt::Debug for App {
@@ -113,6 +118,7 @@ pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> a
         roles: Arc::new(composition.roles()?),
         nav: Arc::new(composition.nav()),
         admin_tabs: Arc::new(composition.admin_tabs()),
+        sockets: tutti_platform::ws::Hub::new(db.clone(), settings.websocket.clone()),
     };
     let mut mounted = vec![
         Mounted::routes(tutti_platform::core::routes(&platform)),
@@ -142,6 +148,7 @@ pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> a
         mounted: Arc::new(mounted),
         assets: Arc::new(composition.assets()),
         identity,
+        secret_paths: Arc::new(composition.secret_paths()),
     })
 }
 
@@ -163,6 +170,7 @@ fn accounts_settings(settings: &Settings) -> tutti_accounts::Settings {
         session_days: settings.session_days,
         oidc: settings.oidc.clone(),
         smtp: settings.smtp.clone(),
+        limits: settings.limits.clone(),
     }
 }
 
@@ -215,12 +223,17 @@ pub fn router(app: &App) -> Router {
     };
     // Routes that declared their own body limit (uploads) get it; the rest get max_body.
     let body_limits = tutti_platform::bodies::BodyLimits::new(max_body, &app.route_declarations());
-    let trust_proxy = app.settings.trust_proxy_headers;
+    let proxies = Arc::new(Proxies::from_settings(&app.settings));
+    let secret_paths = app.secret_paths.clone();
+    let headers = SecurityHeaders::new(&app.settings);
 
     Router::new()
         .merge(studios)
         .merge(health::router(app.db.clone(), app.blobs.clone()))
-        .merge(metrics::router(app.queue.clone()))
+        .merge(metrics::router(
+            app.queue.clone(),
+            app.settings.metrics_token.clone(),
+        ))
         .route(
             "/api/v1/openapi.json",
             get(move || {
@@ -241,16 +254,99 @@ pub fn router(app: &App) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(move |req: &Request<Body>| {
+                    let client = req
+                        .extensions()
+                        .get::<ClientIp>()
+                        .copied()
+                        .unwrap_or(ClientIp(None));
                     tracing::info_span!(
                         "request",
                         method = %req.method(),
-                        path = %req.uri().path(),
-                        client = %client_ip(req, trust_proxy),
+                        path = %redact_secrets(req.uri().path(), &secret_paths),
+                        client = %client,
                     )
                 })
                 .on_response(DefaultOnResponse::new().level(access_level)),
         )
+        // Outside the trace, so the span can name the client.
+        .layer(axum::middleware::from_fn(
+            move |mut req: Request, next: axum::middleware::Next| {
+                let client = ClientIp(client_ip(&req, &proxies));
+                req.extensions_mut().insert(client);
+                next.run(req)
+            },
+        ))
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::map_response(move |response: Response| {
+            let headers = headers.clone();
+            async move { headers.apply(response) }
+        }))
+}
+
+/// `path` with the segment after each secret-bearing prefix (`/invite/…`) written as
+/// `REDACTED`, for the request log.
+pub fn redact_secrets<'a>(path: &'a str, prefixes: &[&str]) -> std::borrow::Cow<'a, str> {
+    for prefix in prefixes {
+        if let Some(rest) = path.strip_prefix(prefix)
+            && !rest.is_empty()
+        {
+            let tail = rest.find('/').map_or("", |at| &rest[at..]);
+            return format!("{prefix}REDACTED{tail}").into();
+        }
+    }
+    path.into()
+}
+
+/// The headers every response carries: a strict Content-Security-Policy (pages use only
+/// their own scripts, styles and media, and are not framed), no MIME sniffing, referrers
+/// only within this site, and HSTS when the public address is https. A handler may set
+/// its own value of any of them; a route that may be framed says so with
+/// [`AllowFraming`].
+#[derive(Clone)]
+struct SecurityHeaders {
+    hsts: bool,
+}
+
+/// The policy, with `{frame}` standing for the `frame-ancestors` sources.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
+     frame-ancestors {frame}; base-uri 'none'; form-action 'self'";
+
+impl SecurityHeaders {
+    fn new(settings: &Settings) -> SecurityHeaders {
+        SecurityHeaders {
+            hsts: settings.public_url.scheme() == "https",
+        }
+    }
+
+    fn apply(&self, mut response: Response) -> Response {
+        use axum::http::HeaderValue;
+        let framing = response.extensions().get::<AllowFraming>().copied();
+        let headers = response.headers_mut();
+        let csp = CSP.replace("{frame}", framing.map_or("'none'", |f| f.0));
+        if let Ok(csp) = HeaderValue::from_str(&csp) {
+            headers
+                .entry(header::CONTENT_SECURITY_POLICY)
+                .or_insert(csp);
+        }
+        if framing.is_none() {
+            headers
+                .entry(header::X_FRAME_OPTIONS)
+                .or_insert(HeaderValue::from_static("DENY"));
+        }
+        headers
+            .entry(header::X_CONTENT_TYPE_OPTIONS)
+            .or_insert(HeaderValue::from_static("nosniff"));
+        headers
+            .entry(header::REFERRER_POLICY)
+            .or_insert(HeaderValue::from_static("same-origin"));
+        if self.hsts {
+            headers
+                .entry(header::STRICT_TRANSPORT_SECURITY)
+                .or_insert(HeaderValue::from_static("max-age=31536000"));
+        }
+        response
+    }
 }
 
 /// The API description with the product's name and version; serialized once, since it
@@ -261,23 +357,79 @@ fn openapi_json(mut openapi: utoipa::openapi::OpenApi) -> Bytes {
     Bytes::from(serde_json::to_vec(&openapi).expect("OpenAPI serializes"))
 }
 
-/// Who sent a request, for the logs. Behind a trusted proxy that is the first address in
-/// `X-Forwarded-For`; otherwise the peer of the connection.
-pub fn client_ip<B>(req: &axum::http::Request<B>, trust_proxy_headers: bool) -> String {
-    if trust_proxy_headers
-        && let Some(ip) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok())
-    {
-        return ip.to_string();
+/// Which connections may say who the client is (`X-Forwarded-For`).
+#[derive(Debug, Clone, Default)]
+pub struct Proxies {
+    /// `trust_proxy_headers`: without it the header is ignored.
+    pub enabled: bool,
+    /// `trusted_proxies`; empty means loopback and private networks.
+    pub trusted: Vec<ipnet::IpNet>,
+}
+
+impl Proxies {
+    pub fn from_settings(settings: &Settings) -> Proxies {
+        Proxies {
+            enabled: settings.trust_proxy_headers,
+            trusted: settings
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| crate::config::parse_proxy(p))
+                .collect(),
+        }
     }
-    req.extensions()
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        if !self.trusted.is_empty() {
+            return self.trusted.iter().any(|net| net.contains(&ip));
+        }
+        match ip {
+            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+            IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local()
+            }
+        }
+    }
+}
+
+/// One `X-Forwarded-For` entry: an address, possibly with a port (`[::1]:80`, `1.2.3.4:5`).
+fn forwarded_ip(raw: &str) -> Option<IpAddr> {
+    let raw = raw.trim();
+    raw.parse::<IpAddr>()
+        .ok()
+        .or_else(|| raw.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .map(|ip| ip.to_canonical())
+}
+
+/// Who sent a request: the peer of the connection; or, when proxy headers are trusted and
+/// the peer is a trusted proxy, the right-most `X-Forwarded-For` hop that is not a trusted
+/// proxy (each proxy appends the address it saw, so entries left of the last untrusted
+/// one were written by the client and prove nothing). `None` without a connection.
+pub fn client_ip<B>(req: &axum::http::Request<B>, proxies: &Proxies) -> Option<IpAddr> {
+    let peer = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "-".into())
+        .map(|c| c.0.ip().to_canonical())?;
+    if !proxies.enabled || !proxies.trusts(peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match forwarded_ip(hop) {
+            Some(ip) if proxies.trusts(ip) => client = ip,
+            Some(ip) => return Some(ip),
+            // Garbage: the hop that wrote it is the last one we can believe.
+            None => return Some(client),
+        }
+    }
+    Some(client)
 }
 
 /// Error bodies axum and tower write themselves (an empty 405, a plain-text 413 or path
@@ -313,6 +465,9 @@ async fn problem_for_bare_errors(response: Response) -> Response {
     }
     converted
 }
+
+/// How long open WebSockets get to send their close frames when the server stops.
+const SOCKETS_GRACE: Duration = Duration::from_secs(5);
 
 /// A server that is accepting connections, with its worker.
 pub struct Running {
@@ -377,7 +532,7 @@ pub async fn start_with(
     if released > 0 {
         tracing::info!(released, "re-queued jobs the previous run left unfinished");
     }
-    let setup = tutti_accounts::admin::setup_link(&app.accounts)
+    let setup = tutti_accounts::admin::setup_on_start(&app.accounts)
         .await
         .map_err(|p| anyhow::anyhow!("{}", p.detail))
         .context("could not check whether the first admin exists")?;
@@ -389,10 +544,21 @@ pub async fn start_with(
     let jobs_hard_stop = worker.shutdown_token();
     let db = app.db.clone();
     let server_stop = stop.clone();
+    // Upgraded sockets are not requests the HTTP server waits for: they hear "going away"
+    // (1001) as soon as the stop begins, and the stop waits for their close frames.
+    let sockets = app.platform.sockets.clone();
+    tokio::spawn({
+        let (stop, sockets) = (stop.clone(), sockets.clone());
+        async move {
+            stop.cancelled().await;
+            sockets.close_all();
+        }
+    });
     let task = tokio::spawn(async move {
         let worker_stop = CancellationToken::new();
         let worker = worker.spawn(worker_stop.clone());
         let served = bound.serve(router, server_stop).await;
+        sockets.shutdown(SOCKETS_GRACE).await;
         worker_stop.cancel();
         if worker.await.is_err() {
             tracing::error!("the job worker panicked while stopping");
@@ -410,8 +576,18 @@ pub async fn start_with(
         "serving"
     );
     // Last, so it is the line an operator sees when the server has started.
-    if let Some(link) = setup {
-        tracing::warn!("No account exists yet. Open this link to create the first admin: {link}");
+    match setup {
+        Setup::Done => {}
+        Setup::NewLink(link) => tracing::warn!(
+            "No account exists yet. Open this link to create the first admin: {link}"
+        ),
+        Setup::LinkOpen { expires_at } => tracing::warn!(
+            "No account exists yet. The one-time link to create the first admin was shown \
+             when it was made and stays valid until {}; it is stored hashed and cannot be \
+             shown again. Run `tutti admin setup-link` for a fresh one (the old one stops \
+             working).",
+            crate::cli::format_time(expires_at)
+        ),
     }
 
     Ok(Running {
@@ -450,6 +626,81 @@ pub async fn spawn_studios_for_tests(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(peer: &str, forwarded: &[&str]) -> axum::http::Request<()> {
+        let mut req = axum::http::Request::new(());
+        let peer: SocketAddr = format!("{peer}:4000").parse().unwrap();
+        req.extensions_mut().insert(ConnectInfo(peer));
+        for value in forwarded {
+            req.headers_mut()
+                .append("x-forwarded-for", value.parse().unwrap());
+        }
+        req
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_hop_no_trusted_proxy_wrote() {
+        let on = Proxies {
+            enabled: true,
+            trusted: Vec::new(),
+        };
+        // The client made up the left-most entry; the proxy appended what it saw.
+        let spoofed = request("127.0.0.1", &["6.6.6.6, 203.0.113.9"]);
+        assert_eq!(client_ip(&spoofed, &on), ip("203.0.113.9"));
+        // Proxies in a chain on private networks are skipped.
+        let chain = request("10.0.0.2", &["203.0.113.9, 10.0.0.1", "192.168.1.5"]);
+        assert_eq!(client_ip(&chain, &on), ip("203.0.113.9"));
+        // A peer that is not a proxy is the client, whatever it claims.
+        let direct = request("198.51.100.7", &["203.0.113.9"]);
+        assert_eq!(client_ip(&direct, &on), ip("198.51.100.7"));
+        // Only trusted proxies, and garbage: the nearest believable hop.
+        assert_eq!(
+            client_ip(&request("127.0.0.1", &["10.0.0.1"]), &on),
+            ip("10.0.0.1")
+        );
+        assert_eq!(
+            client_ip(&request("127.0.0.1", &["nonsense, 10.0.0.1"]), &on),
+            ip("10.0.0.1")
+        );
+        assert_eq!(
+            client_ip(&request("127.0.0.1", &["[2001:db8::1]:443"]), &on),
+            ip("2001:db8::1")
+        );
+        // Without the setting the header means nothing.
+        let off = Proxies::default();
+        assert_eq!(client_ip(&spoofed, &off), ip("127.0.0.1"));
+        // A trusted_proxies list replaces the private networks.
+        let listed = Proxies {
+            enabled: true,
+            trusted: vec!["198.51.100.0/24".parse().unwrap()],
+        };
+        let via_cdn = request("198.51.100.7", &["10.0.0.3, 198.51.100.8"]);
+        assert_eq!(client_ip(&via_cdn, &listed), ip("10.0.0.3"));
+        assert_eq!(
+            client_ip(&request("127.0.0.1", &["203.0.113.9"]), &listed),
+            ip("127.0.0.1")
+        );
+        assert_eq!(client_ip(&axum::http::Request::new(()), &on), None);
+    }
+
+    #[test]
+    fn secrets_in_paths_are_redacted_for_the_log() {
+        let prefixes = ["/setup/", "/invite/", "/password/reset/"];
+        assert_eq!(
+            redact_secrets("/invite/abcDEF123_-", &prefixes),
+            "/invite/REDACTED"
+        );
+        assert_eq!(
+            redact_secrets("/password/reset/abc/more", &prefixes),
+            "/password/reset/REDACTED/more"
+        );
+        assert_eq!(redact_secrets("/invite/", &prefixes), "/invite/");
+        assert_eq!(redact_secrets("/profile", &prefixes), "/profile");
+    }
 
     /// Message ids defined in one Fluent source.
     fn ids(source: &str) -> Vec<String> {

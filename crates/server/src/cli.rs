@@ -138,7 +138,14 @@ pub enum AdminCommand {
         /// api: act as the account; delegate: act for other people (admins only).
         #[arg(long, default_value = "api")]
         scope: TokenScope,
+        /// Days until the token stops working [default: never for api tokens, 30 for
+        /// delegate tokens].
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
     },
+    /// Print a fresh one-time link that makes its opener the first administrator, while
+    /// no account exists; the link printed before stops working.
+    SetupLink,
     /// Write a consistent backup (database snapshot, blobs, manifest with checksums) to a
     /// new folder, while the server keeps running.
     Backup {
@@ -359,12 +366,25 @@ async fn run_admin(app: &app::App, command: AdminCommand) -> anyhow::Result<()> 
                 print_table(&["EMAIL", "NAME", "ROLES", "ID", "CREATED"], rows);
             }
         }
-        AdminCommand::CreateToken { email, name, scope } => {
-            let token = admin::create_token(p, &email, &name, scope)
+        AdminCommand::CreateToken {
+            email,
+            name,
+            scope,
+            expires_in_days,
+        } => {
+            let token = admin::create_token_expiring(p, &email, &name, scope, expires_in_days)
                 .await
                 .map_err(problem)?;
             eprintln!("Token {name:?} for {email}; it is shown only this once:");
             println!("{token}");
+        }
+        AdminCommand::SetupLink => {
+            let link = admin::fresh_setup_link(p).await.map_err(problem)?;
+            eprintln!(
+                "Open this link within 7 days to create the first administrator; any link \
+                 made before no longer works:"
+            );
+            println!("{link}");
         }
         AdminCommand::Backup { .. } | AdminCommand::Restore { .. } | AdminCommand::Move { .. } => {
             unreachable!("run_with_settings runs these without building the app")
@@ -441,7 +461,7 @@ fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
 }
 
 /// Milliseconds since the epoch as UTC, to the second.
-fn format_time(ms: i64) -> String {
+pub(crate) fn format_time(ms: i64) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)

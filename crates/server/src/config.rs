@@ -33,9 +33,11 @@ pub enum LogFormat {
 }
 
 // The accounts studio declares its own settings; they sit at the top level of the file.
-pub use tutti_accounts::{OidcSettings, Signup, SmtpSettings};
+pub use tutti_accounts::{LimitSettings, OidcSettings, Signup, SmtpSettings};
 // Upload limits are the platform's; they sit in `[uploads]`.
 pub use tutti_platform::uploads::UploadSettings;
+// WebSocket limits are the platform's; they sit in `[websocket]`.
+pub use tutti_platform::ws::SocketSettings;
 
 /// The background job workers of this process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +84,9 @@ pub struct Settings {
     pub access_log: bool,
     pub migrate_on_start: bool,
     pub trust_proxy_headers: bool,
+    /// The proxies whose `X-Forwarded-For` is believed (CIDRs or addresses); empty means
+    /// loopback and private networks.
+    pub trusted_proxies: Vec<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub max_body_bytes: usize,
@@ -90,7 +95,11 @@ pub struct Settings {
     pub oidc: Option<OidcSettings>,
     pub smtp: Option<SmtpSettings>,
     pub jobs: JobSettings,
+    /// Bearer token `/metrics` asks for; without one, only this machine may scrape.
+    pub metrics_token: Option<String>,
+    pub limits: LimitSettings,
     pub uploads: UploadSettings,
+    pub websocket: SocketSettings,
 }
 
 /// The settings as the layers give them: the ones whose default depends on another
@@ -108,6 +117,8 @@ struct Raw {
     access_log: bool,
     migrate_on_start: bool,
     trust_proxy_headers: bool,
+    #[serde(deserialize_with = "one_or_many")]
+    trusted_proxies: Vec<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     max_body_bytes: usize,
@@ -116,7 +127,10 @@ struct Raw {
     oidc: Option<OidcSettings>,
     smtp: Option<SmtpSettings>,
     jobs: JobSettings,
+    metrics_token: Option<String>,
+    limits: LimitSettings,
     uploads: UploadSettings,
+    websocket: SocketSettings,
 }
 
 impl Default for Raw {
@@ -132,6 +146,7 @@ impl Default for Raw {
             access_log: true,
             migrate_on_start: true,
             trust_proxy_headers: false,
+            trusted_proxies: Vec::new(),
             tls_cert: None,
             tls_key: None,
             max_body_bytes: 16 * 1024 * 1024,
@@ -140,7 +155,10 @@ impl Default for Raw {
             oidc: None,
             smtp: None,
             jobs: JobSettings::default(),
+            metrics_token: None,
+            limits: LimitSettings::default(),
             uploads: UploadSettings::default(),
+            websocket: SocketSettings::default(),
         }
     }
 }
@@ -158,6 +176,7 @@ const KEYS: &[&str] = &[
     "access_log",
     "migrate_on_start",
     "trust_proxy_headers",
+    "trusted_proxies",
     "tls_cert",
     "tls_key",
     "max_body_bytes",
@@ -166,7 +185,10 @@ const KEYS: &[&str] = &[
     "oidc",
     "smtp",
     "jobs",
+    "metrics_token",
+    "limits",
     "uploads",
+    "websocket",
 ];
 
 /// Settings given on the command line; only those present override the other layers.
@@ -271,6 +293,9 @@ impl Settings {
         if let Some(smtp) = &mut copy.smtp {
             smtp.url = redact_url(&smtp.url);
         }
+        if let Some(token) = &mut copy.metrics_token {
+            *token = REDACTED.into();
+        }
         toml::to_string(&copy).expect("settings always serialize to TOML")
     }
 }
@@ -301,6 +326,7 @@ fn is_text(key: &str) -> bool {
         "oidc.name",
         "smtp.url",
         "smtp.from",
+        "metrics_token",
     ];
     TEXT.contains(&key) || key.starts_with("blob_options.")
 }
@@ -453,7 +479,29 @@ impl Raw {
         if self.jobs.poll_ms == 0 {
             problems.push("jobs.poll_ms must be at least 1 (milliseconds)".into());
         }
+        for proxy in &self.trusted_proxies {
+            if parse_proxy(proxy).is_none() {
+                problems.push(format!(
+                    "trusted_proxies: {proxy:?} is not an address or network: write e.g. \
+                     \"10.0.0.5\" or \"10.0.0.0/8\""
+                ));
+            }
+        }
+        if self
+            .metrics_token
+            .as_deref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
+            problems.push(
+                "metrics_token is shorter than 16 characters: use a long random one, e.g. \
+                 from `openssl rand -hex 32`, or leave it out to serve /metrics only to \
+                 this machine"
+                    .into(),
+            );
+        }
+        problems.extend(self.limits.problems());
         problems.extend(self.uploads.problems());
+        problems.extend(self.websocket.problems());
         if let Some(oidc) = &self.oidc {
             if !Url::parse(&oidc.issuer).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
                 problems.push(format!(
@@ -502,6 +550,7 @@ impl Raw {
             access_log: self.access_log,
             migrate_on_start: self.migrate_on_start,
             trust_proxy_headers: self.trust_proxy_headers,
+            trusted_proxies: self.trusted_proxies,
             tls_cert: self.tls_cert,
             tls_key: self.tls_key,
             max_body_bytes: self.max_body_bytes,
@@ -510,12 +559,43 @@ impl Raw {
             oidc: self.oidc,
             smtp: self.smtp,
             jobs: self.jobs,
+            metrics_token: self.metrics_token,
+            limits: self.limits,
             uploads: self.uploads,
+            websocket: self.websocket,
         })
     }
 }
 
 const REDACTED: &str = "REDACTED";
+
+/// A `trusted_proxies` entry: a network (`10.0.0.0/8`) or one address (`10.0.0.5`).
+pub fn parse_proxy(raw: &str) -> Option<ipnet::IpNet> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| raw.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
+/// A list setting also given as one comma-separated string (as an environment variable
+/// such as `TUTTI_TRUSTED_PROXIES=10.0.0.0/8,192.168.0.0/16` arrives).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        OneOrMany::Many(list) => list,
+    })
+}
 
 fn redact_url(url: &str) -> String {
     tutti_store::db::redact_url(url)
@@ -714,6 +794,47 @@ mod tests {
                 Settings::load(None, &Overrides::default()).unwrap_err()
             );
             assert!(err.contains("lisen"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn proxies_metrics_and_limits_are_read_and_checked() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("TUTTI_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.5");
+            jail.set_env("TUTTI_METRICS_TOKEN", "0000111122223333");
+            jail.set_env("TUTTI_LIMITS__PER_ACCOUNT", "7");
+            let s = load_in_jail(&Overrides::default())?;
+            assert_eq!(s.trusted_proxies, ["10.0.0.0/8", "192.168.1.5"]);
+            assert_eq!(s.metrics_token.as_deref(), Some("0000111122223333"));
+            assert_eq!(s.limits.per_account, 7);
+            assert_eq!(s.limits.window_secs, 60, "unset keys keep their default");
+            assert!(!s.redacted().contains("0000111122223333"));
+
+            jail.create_file(
+                "tutti.toml",
+                "trusted_proxies = [\"172.16.0.0/12\"]\n[limits]\nwindow_secs = 0\n",
+            )?;
+            jail.set_env("TUTTI_TRUSTED_PROXIES", "10.0.0.0/33");
+            jail.set_env("TUTTI_METRICS_TOKEN", "short");
+            let err = format!(
+                "{:#}",
+                Settings::load(None, &Overrides::default()).unwrap_err()
+            );
+            for named in [
+                "trusted_proxies",
+                "10.0.0.0/33",
+                "metrics_token",
+                "limits.window_secs",
+            ] {
+                assert!(err.contains(named), "{named}: {err}");
+            }
+            jail.set_env("TUTTI_TRUSTED_PROXIES", "");
+            jail.set_env("TUTTI_METRICS_TOKEN", "0000111122223333");
+            jail.create_file("tutti.toml", "trusted_proxies = [\"172.16.0.0/12\"]\n")?;
+            let s = load_in_jail(&Overrides::default())?;
+            assert!(s.trusted_proxies.is_empty(), "the environment wins: {s:?}");
             Ok(())
         });
     }

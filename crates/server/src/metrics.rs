@@ -1,18 +1,22 @@
 //! Prometheus metrics at `/metrics`: request counts and latencies per route, the job
 //! queue's size per status, and whatever the other crates record through the `metrics`
-//! facade (blob bytes written, jobs completed and failed …).
+//! facade (blob bytes written, jobs completed and failed …). They tell an outsider how
+//! busy the server is and which routes exist, so a scraper must send the `metrics_token`
+//! setting as a bearer token; without that setting only this machine may scrape.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tutti_platform::{ClientIp, same_secret};
 use tutti_store::Queue;
+use tutti_web::Problem;
 
 const DURATION_METRIC: &str = "tutti_http_request_duration_seconds";
 
@@ -53,15 +57,67 @@ pub fn handle() -> PrometheusHandle {
         .clone()
 }
 
+#[derive(Clone)]
+struct Scrape {
+    handle: PrometheusHandle,
+    queue: Queue,
+    /// The bearer token scrapers send; without one, only loopback clients are answered.
+    token: Option<String>,
+}
+
 /// `/metrics`, reading the queue's counts at scrape time so the gauge is never stale.
-pub fn router(queue: Queue) -> Router {
+pub fn router(queue: Queue, token: Option<String>) -> Router {
     let handle = handle();
     Router::new()
         .route("/metrics", get(scrape))
-        .with_state((handle, queue))
+        .with_state(Scrape {
+            handle,
+            queue,
+            token: token.map(|t| t.trim().to_string()),
+        })
 }
 
-async fn scrape(State((handle, queue)): State<(PrometheusHandle, Queue)>) -> Response {
+/// Whether this request may read the metrics.
+fn allowed(token: Option<&str>, client: ClientIp, headers: &HeaderMap) -> Result<(), Problem> {
+    let Some(expected) = token else {
+        return if client.is_loopback() {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(
+                "Metrics are served only to this machine. Set metrics_token and send it as \
+                 `Authorization: Bearer <token>` to scrape from elsewhere.",
+            ))
+        };
+    };
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    match sent {
+        Some(sent) if same_secret(sent, expected) => Ok(()),
+        _ => Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Send the metrics_token setting as `Authorization: Bearer <token>`.",
+        )),
+    }
+}
+
+async fn scrape(State(s): State<Scrape>, client: ClientIp, headers: HeaderMap) -> Response {
+    if let Err(refused) = allowed(s.token.as_deref(), client, &headers) {
+        let unauthenticated = refused.status == StatusCode::UNAUTHORIZED.as_u16();
+        let mut response = refused.into_response();
+        if unauthenticated {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"metrics\""),
+            );
+        }
+        return response;
+    }
+    let (handle, queue) = (s.handle, s.queue);
     match queue.counts().await {
         Ok(counts) => {
             for (status, n) in counts {

@@ -513,7 +513,13 @@ async fn mail_goes_out_through_a_real_smtp_server() {
     .await;
     assert_eq!(outbox.len(), 1, "{outbox:?}");
     assert_eq!(outbox[0]["to_email"], "new@example.test");
-    assert_eq!(outbox[0]["link"], link);
+    // Sent: the outbox no longer holds a working link.
+    let secret = link.rsplit('/').next().expect("a secret");
+    assert_eq!(outbox[0]["link"], Value::Null, "{outbox:?}");
+    assert!(
+        !outbox[0]["body"].as_str().unwrap_or("").contains(secret),
+        "{outbox:?}"
+    );
 }
 
 #[tokio::test]
@@ -761,4 +767,109 @@ async fn a_stopping_server_gives_long_jobs_back_after_its_grace_period() {
         job["attempts"], 0,
         "the cut-short run does not count: {job}"
     );
+}
+
+/// The part of a site's server log written since the last `tutti serve` started.
+fn last_run(log: &Path) -> String {
+    let text = read(log);
+    let at = text.rfind("==== tutti serve").unwrap_or(0);
+    text[at..].to_string()
+}
+
+#[tokio::test]
+async fn no_one_time_secret_reaches_the_log() {
+    let site = Site::new().await;
+    let token = site.admin_token();
+    let server = site.serve(&[]).await;
+
+    let invited = server
+        .post(
+            &token,
+            "/api/v1/admin/invitations",
+            json!({"email": "new@example.test", "roles": []}),
+        )
+        .await;
+    let link = invited["link"].as_str().expect("an invitation link");
+    let secret = link.rsplit('/').next().expect("a secret");
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client");
+    let page = browser.get(link).send().await.expect("the invitation page");
+    assert_eq!(page.status(), 200);
+    let accepted = browser
+        .post(link)
+        .form(&[("name", "Newcomer"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("accept the invitation");
+    assert_eq!(accepted.status(), 303);
+
+    let log = eventually(
+        Duration::from_secs(10),
+        "the redemption in the request log",
+        || async {
+            let log = read(&server.log);
+            (log.matches("/invite/REDACTED").count() >= 2).then_some(log)
+        },
+    )
+    .await;
+    assert!(
+        !log.contains(secret),
+        "the invitation secret is in the log:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn one_setup_link_is_open_at_a_time_and_the_cli_replaces_it() {
+    let site = Site::new().await;
+    let mut server = site.serve(&[]).await;
+    let marker = "Open this link to create the first admin: ";
+    let first = eventually(Duration::from_secs(10), "the setup link in the log", || {
+        let log = last_run(&server.log);
+        async move {
+            log.lines().find_map(|l| {
+                l.split_once(marker)
+                    .map(|(_, link)| link.trim().to_string())
+            })
+        }
+    })
+    .await;
+    assert!(first.contains("/setup/"), "{first}");
+    server.kill();
+
+    // A second start makes no new link while the first is open, and says how to get one.
+    let server = site.serve(&[]).await;
+    let log = eventually(Duration::from_secs(10), "the setup notice", || {
+        let log = last_run(&server.log);
+        async move { log.contains("tutti admin setup-link").then_some(log) }
+    })
+    .await;
+    assert!(!log.contains(marker), "a second link was made:\n{log}");
+    let first_path = first.split_once("/setup/").expect("a setup path").1;
+    let open = |path: String| {
+        let url = server.url(&format!("/setup/{path}"));
+        let client = server.client.clone();
+        async move { client.get(url).send().await.expect("GET").status() }
+    };
+    assert_eq!(open(first_path.to_string()).await, 200, "still valid");
+
+    let fresh = site.run_ok(&["admin", "setup-link"]);
+    let fresh_path = fresh
+        .trim()
+        .split_once("/setup/")
+        .expect("a link")
+        .1
+        .to_string();
+    assert_eq!(
+        open(first_path.to_string()).await,
+        410,
+        "the old link was revoked"
+    );
+    assert_eq!(open(fresh_path).await, 200);
+
+    site.admin_token();
+    let out = site.run(&["admin", "setup-link"]);
+    assert!(!out.status.success(), "no setup link once accounts exist");
+    assert!(stderr(&out).contains("create-user"), "{}", stderr(&out));
 }

@@ -30,6 +30,9 @@ pub struct Problem {
     /// The request field at fault (a JSON path or form field name).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub field: Option<String>,
+    /// Seconds to wait before trying again, sent as the `Retry-After` header (429, 503).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -40,6 +43,7 @@ impl Problem {
             status: status.as_u16(),
             detail: capped(detail.into(), MAX_DETAIL_CHARS),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -76,6 +80,24 @@ impl Problem {
 
     pub fn conflict(kind: &str, detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::CONFLICT, kind, detail)
+    }
+
+    /// Too many attempts from one address or at one account: try again after `wait`.
+    pub fn too_many_requests(detail: impl Into<String>, wait: std::time::Duration) -> Problem {
+        Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", detail).retry_after(wait)
+    }
+
+    /// The server is too busy for this now (a bounded resource stayed taken): try again
+    /// after `wait`.
+    pub fn busy(detail: impl Into<String>, wait: std::time::Duration) -> Problem {
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail).retry_after(wait)
+    }
+
+    /// Says when to try again (whole seconds, at least one).
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Problem {
+        let secs = wait.as_millis().div_ceil(1000).max(1);
+        self.retry_after = Some(u64::try_from(secs).unwrap_or(u64::MAX));
+        self
     }
 
     /// A failure on our side. The cause is logged, never sent: it may hold internals.
@@ -132,6 +154,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

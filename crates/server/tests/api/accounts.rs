@@ -14,15 +14,21 @@ async fn the_first_person_becomes_admin_through_the_one_time_setup_link() {
         "the home page says how to get in"
     );
 
-    let link = admin::setup_link(app.platform())
-        .await
-        .unwrap()
-        .expect("a link while nobody exists");
+    // The start made one link and logged it; starting again makes none while it is open.
+    assert!(matches!(
+        admin::setup_on_start(app.platform()).await.unwrap(),
+        admin::Setup::LinkOpen { .. }
+    ));
+    // `tutti admin setup-link` replaces it: the first stops working.
+    let first = admin::fresh_setup_link(app.platform()).await.unwrap();
+    let link = admin::fresh_setup_link(app.platform()).await.unwrap();
     let path = link
         .strip_prefix(&app.base)
         .expect("link on this server")
         .to_string();
     let browser = app.anonymous();
+    let replaced = first.strip_prefix(&app.base).unwrap();
+    assert_eq!(browser.get(replaced).await.status(), StatusCode::GONE);
     assert_eq!(browser.get(&path).await.status(), StatusCode::OK);
 
     let short = browser
@@ -86,7 +92,12 @@ async fn the_first_person_becomes_admin_through_the_one_time_setup_link() {
         StatusCode::BAD_REQUEST,
         "a setup link works once"
     );
-    assert!(admin::setup_link(app.platform()).await.unwrap().is_none());
+    assert_eq!(
+        admin::setup_on_start(app.platform()).await.unwrap(),
+        admin::Setup::Done
+    );
+    let refused = admin::fresh_setup_link(app.platform()).await.unwrap_err();
+    assert_eq!(refused.status, 409);
 }
 
 #[tokio::test]

@@ -39,17 +39,21 @@ async fn the_language_switch_is_remembered() {
         .form("/language", &[("lang", "xx"), ("next", "/")])
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let offsite = browser
-        .form(
-            "/language",
-            &[("lang", "en"), ("next", "https://evil.example/")],
-        )
-        .await;
-    assert_eq!(
-        offsite.headers()["location"],
-        "/",
-        "never redirects off the site"
-    );
+    for next in [
+        "https://evil.example/",
+        "//evil.example",
+        "/\\evil.example",
+        "/\t/evil.example",
+    ] {
+        let offsite = browser
+            .form("/language", &[("lang", "en"), ("next", next)])
+            .await;
+        assert_eq!(
+            offsite.headers()["location"],
+            "/",
+            "never redirects off the site: {next:?}"
+        );
+    }
     let english = browser.get("/profile").await.text().await.unwrap();
     assert!(english.contains(r#"dir="ltr""#));
 }
@@ -108,14 +112,22 @@ async fn an_admin_sees_people_jobs_audit_and_mail_pages() {
             &[("email", "later@example.test"), ("role", "")],
         )
         .await;
-    let location = invited.headers()["location"].to_str().unwrap().to_string();
-    assert!(
-        location.contains("link="),
-        "without SMTP the admin gets the link: {location}"
-    );
-    let shown = admin.get(&location).await.text().await.unwrap();
-    let secret = location.rsplit("%2F").next().unwrap();
-    assert!(shown.contains(secret), "the page shows the link to pass on");
+    // Without SMTP the admin gets the link in this answer, never in a URL that browser
+    // history would keep, and the answer is not cached.
+    assert_eq!(invited.status(), StatusCode::OK);
+    assert!(invited.headers().get("location").is_none());
+    assert_eq!(invited.headers()["cache-control"], "no-store");
+    let shown = invited.text().await.unwrap().replace("&#x2f;", "/");
+    let at = shown
+        .find("/invite/")
+        .unwrap_or_else(|| panic!("the page shows the link to pass on: {shown}"));
+    let secret: String = shown[at + "/invite/".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert!(secret.len() > 40, "{secret}");
+    let later = admin.get("/admin/users").await.text().await.unwrap();
+    assert!(!later.contains(&secret), "shown once only");
     for (path, text) in [
         ("/admin/jobs", "Check the workers"),
         ("/admin/audit", "role-granted"),
@@ -128,4 +140,48 @@ async fn an_admin_sees_people_jobs_audit_and_mail_pages() {
             "{path} shows {text}"
         );
     }
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let browser = app.anonymous();
+    for path in [
+        "/",
+        "/login",
+        "/no/such/page",
+        "/assets/tutti.js",
+        "/healthz",
+    ] {
+        let response = browser.get(path).await;
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {directive} in {csp}");
+        }
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert!(
+            headers.get("strict-transport-security").is_none(),
+            "no HSTS over plain http: {path}"
+        );
+    }
+    // The pages keep to the policy: no inline scripts or styles.
+    let html = browser.get("/login").await.text().await.unwrap();
+    assert!(
+        !html.contains("style=") && !html.contains("<style"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script>") && !html.contains(" onclick="),
+        "{html}"
+    );
 }

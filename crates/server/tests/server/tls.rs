@@ -17,7 +17,61 @@ async fn with_a_certificate_the_server_speaks_https() {
     assert_eq!(server.running.url.scheme(), "https");
     let response = server.get("/healthz").await;
     assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age="),
+        "browsers are told to keep to https"
+    );
     assert_eq!(response.text().await.unwrap(), "ok");
+
+    // Over https the session cookie takes the __Host- prefix.
+    let login = server
+        .client
+        .post(server.url("/login"))
+        .form(&[("email", "nobody@example.test"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 401);
+    tutti_accounts::admin::create_user(
+        &server.running.app.accounts,
+        "dana@example.test",
+        "",
+        Some("correct horse battery"),
+        &[],
+        tutti_accounts::admin::Actor::Cli,
+    )
+    .await
+    .unwrap();
+    let login = server
+        .client
+        .post(server.url("/login"))
+        .form(&[
+            ("email", "dana@example.test"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("__Host-tutti_session=")
+            && cookie.contains("; Secure")
+            && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap();
+    let profile = server
+        .client
+        .get(server.url("/profile"))
+        .header("cookie", pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), 200, "the prefixed cookie is the session");
 
     let plain = format!("http://{}/healthz", server.running.addr);
     assert!(

@@ -11,5 +11,5 @@ footer = Tutti: voices and music together, in the browser.
 back-home = Back to the home page
 home-title = Welcome to Tutti
 home-lead = Read aloud, sing together, meet, and share your music, all in your browser.
-setup-pending = No account exists yet. The server log shows a one-time link that makes the first person an administrator.
+setup-pending = No account exists yet. The server log of its first start shows a one-time link that makes the first person an administrator; `tutti admin setup-link` makes a fresh one.
 home-no-studios = No studio is enabled on this server yet. Administrators can still manage people, roles and jobs from the admin area.
