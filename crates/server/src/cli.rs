@@ -1,12 +1,14 @@
 //! The `tutti` command line: what an operator types to run the server, migrate, inspect
 //! the settings, manage people and tokens, and look after the job queue. Each command
-//! loads the same settings as `serve`, so it acts on the same database.
+//! but `media` loads the same settings as `serve`, so it acts on the same database; the
+//! settings flags ([`SettingsArgs`]) belong to those commands and are listed after each
+//! one's own flags.
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use tutti_accounts::admin::{self, Actor};
 use tutti_accounts::{Role, TokenScope};
@@ -18,32 +20,86 @@ use crate::config::{LogFormat, Overrides, Settings};
 
 /// Voice and music together, in one self-hosted server.
 #[derive(Debug, Parser)]
-#[command(name = "tutti", version, propagate_version = true)]
+#[command(
+    name = "tutti",
+    version,
+    propagate_version = true,
+    // The settings flags also work before the command's name (`tutti --data-dir X admin
+    // …`), but they belong to the commands that read settings and are listed there.
+    mut_args(before_the_command),
+    after_help = "Settings flags (--config, --data-dir, --database-url, --blob-url, \
+                  --log-format) go with the commands that read settings, every one but \
+                  `media`: see `tutti <COMMAND> --help`."
+)]
 pub struct Cli {
+    /// Settings flags given before the command's name.
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub early: SettingsArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Settings every command accepts, before or after its name.
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
+/// The top-level copies of [`SettingsArgs`]: not passed down (so `media` has none),
+/// hidden, and read from the command line only (the environment is read by each
+/// command's own copy, so `TUTTI_CONFIG` does not count as a flag given to `media`).
+fn before_the_command(arg: Arg) -> Arg {
+    arg.global(false).hide(true).env(None::<&str>)
+}
+
+/// The heading the shared settings flags are listed under, after a command's own flags.
+const SETTINGS: &str = "Settings";
+
+/// Where the settings come from and which database and blob store to use: every command
+/// that reads the settings accepts these, after its name (or its subcommand's) or before.
+/// `global` passes them from `admin` and `jobs` to their subcommands, so both
+/// `tutti admin --data-dir X list-users` and `tutti admin list-users --data-dir X` work.
+#[derive(Debug, Clone, Default, PartialEq, Args)]
+pub struct SettingsArgs {
     /// TOML settings file [default: ./tutti.toml when it exists].
-    #[arg(long, global = true, env = "TUTTI_CONFIG", value_name = "PATH")]
+    #[arg(long, global = true, env = "TUTTI_CONFIG", value_name = "PATH", help_heading = SETTINGS)]
     pub config: Option<PathBuf>,
     /// Folder for the embedded database and local blobs [default: ./tutti-data].
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = SETTINGS)]
     pub data_dir: Option<PathBuf>,
     /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = SETTINGS)]
     pub database_url: Option<String>,
     /// A folder, or an object store such as s3://bucket/prefix.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = SETTINGS)]
     pub blob_url: Option<String>,
     /// How log lines are written.
-    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", help_heading = SETTINGS)]
     pub log_format: Option<LogFormat>,
+}
+
+impl SettingsArgs {
+    /// These flags, with `under`'s filling the ones not given here.
+    fn or(&self, under: &SettingsArgs) -> SettingsArgs {
+        SettingsArgs {
+            config: self.config.clone().or_else(|| under.config.clone()),
+            data_dir: self.data_dir.clone().or_else(|| under.data_dir.clone()),
+            database_url: self
+                .database_url
+                .clone()
+                .or_else(|| under.database_url.clone()),
+            blob_url: self.blob_url.clone().or_else(|| under.blob_url.clone()),
+            log_format: self.log_format.or(under.log_format),
+        }
+    }
+
+    /// The flags given, as they are spelled.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            (self.config.is_some(), "--config"),
+            (self.data_dir.is_some(), "--data-dir"),
+            (self.database_url.is_some(), "--database-url"),
+            (self.blob_url.is_some(), "--blob-url"),
+            (self.log_format.is_some(), "--log-format"),
+        ]
+        .into_iter()
+        .filter_map(|(given, flag)| given.then_some(flag))
+        .collect()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,20 +107,21 @@ pub enum Command {
     /// Run the web server and the job workers.
     Serve(ServeArgs),
     /// Apply pending database migrations, then exit.
-    Migrate,
-    /// Print the effective settings as TOML, with secrets hidden.
-    Config,
+    Migrate(SettingsArgs),
+    /// Print the effective settings as TOML, with secrets hidden; takes the flags of
+    /// `serve`, to show what it would run with.
+    Config(ServeArgs),
     /// Manage people, roles and API tokens.
-    #[command(subcommand)]
-    Admin(AdminCommand),
+    Admin(AdminArgs),
     /// Inspect and drive the background job queue.
-    #[command(subcommand)]
-    Jobs(JobsCommand),
-    /// Probe, transcode, analyse and draw audio files with the media engine.
+    Jobs(JobsArgs),
+    /// Probe, transcode, analyse and draw audio files with the media engine (no settings
+    /// or database needed).
     #[command(subcommand)]
     Media(crate::media_cli::MediaCommand),
 }
 
+/// The flags of `serve`, which `config` takes too.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to accept connections on, e.g. 0.0.0.0:8080.
@@ -85,6 +142,24 @@ pub struct ServeArgs {
     /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long)]
     pub trust_proxy_headers: bool,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    pub command: AdminCommand,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    #[command(subcommand)]
+    pub command: JobsCommand,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,16 +282,30 @@ fn parse_status(raw: &str) -> Result<JobStatus, String> {
 }
 
 impl Cli {
+    /// The settings flags given to the command (after its name or before), or `None` for
+    /// `media`, which reads no settings.
+    fn settings_args(&self) -> Option<SettingsArgs> {
+        let own = match &self.command {
+            Command::Serve(serve) | Command::Config(serve) => &serve.settings,
+            Command::Migrate(settings) => settings,
+            Command::Admin(admin) => &admin.settings,
+            Command::Jobs(jobs) => &jobs.settings,
+            Command::Media(_) => return None,
+        };
+        Some(own.or(&self.early))
+    }
+
     /// The flags given, as the top layer of the settings.
     pub fn overrides(&self) -> Overrides {
+        let flags = self.settings_args().unwrap_or_default();
         let mut o = Overrides {
-            data_dir: self.global.data_dir.clone(),
-            database_url: self.global.database_url.clone(),
-            blob_url: self.global.blob_url.clone(),
-            log_format: self.global.log_format,
+            data_dir: flags.data_dir,
+            database_url: flags.database_url,
+            blob_url: flags.blob_url,
+            log_format: flags.log_format,
             ..Overrides::default()
         };
-        if let Command::Serve(serve) = &self.command {
+        if let Command::Serve(serve) | Command::Config(serve) = &self.command {
             o.listen = serve.listen.clone();
             o.public_url = serve.public_url.clone();
             o.migrate_on_start = serve.no_migrate.then_some(false);
@@ -228,17 +317,29 @@ impl Cli {
     }
 
     pub fn settings(&self) -> anyhow::Result<Settings> {
-        Settings::load(self.global.config.as_deref(), &self.overrides())
+        let config = self.settings_args().and_then(|flags| flags.config);
+        Settings::load(config.as_deref(), &self.overrides())
     }
 }
 
 /// Runs one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = cli.settings();
     match cli.command {
-        // The media tools work on files alone: bad server settings must not stop them.
-        Command::Media(command) => crate::media_cli::run(command).await,
-        command => run_with_settings(command, settings?).await,
+        // The media tools work on files alone: no settings are read, so bad ones cannot
+        // stop them, and flags that would choose a database are a mistake to point out.
+        Command::Media(command) => {
+            let given = cli.early.given();
+            anyhow::ensure!(
+                given.is_empty(),
+                "`tutti media` reads no settings and uses no database: leave out {}",
+                given.join(", ")
+            );
+            crate::media_cli::run(command).await
+        }
+        _ => {
+            let settings = cli.settings()?;
+            run_with_settings(cli.command, settings).await
+        }
     }
 }
 
@@ -246,41 +347,41 @@ async fn run_with_settings(command: Command, settings: Settings) -> anyhow::Resu
     crate::telemetry::init(settings.log_format);
     match command {
         Command::Serve(_) => serve(&settings).await,
-        Command::Migrate => {
+        Command::Migrate(_) => {
             let db = Db::connect(&settings.database_url).await?;
             app::migrate(&db, &settings).await?;
             db.close().await;
             println!("The database is up to date.");
             Ok(())
         }
-        Command::Config => {
+        Command::Config(_) => {
             print!("{}", settings.redacted());
             Ok(())
         }
-        // Backups, restores and moves open the databases themselves: building the app
-        // would migrate (or create) them first.
-        Command::Admin(AdminCommand::Backup { out }) => {
-            crate::backup::backup(&settings, &out).await
-        }
-        Command::Admin(AdminCommand::Restore { input, force }) => {
-            crate::backup::restore(&settings, &input, force).await
-        }
-        Command::Admin(AdminCommand::Move { to, batch_size }) => {
-            crate::relocate::run(&settings, &to, batch_size).await
-        }
-        Command::Admin(command) => {
-            let app = app::build(&settings).await?;
-            let result = run_admin(&app, command).await;
-            app.db.close().await;
-            result
-        }
-        Command::Jobs(command) => {
+        Command::Admin(AdminArgs { command, .. }) => match command {
+            // Backups, restores and moves open the databases themselves: building the
+            // app would migrate (or create) them first.
+            AdminCommand::Backup { out } => crate::backup::backup(&settings, &out).await,
+            AdminCommand::Restore { input, force } => {
+                crate::backup::restore(&settings, &input, force).await
+            }
+            AdminCommand::Move { to, batch_size } => {
+                crate::relocate::run(&settings, &to, batch_size).await
+            }
+            command => {
+                let app = app::build(&settings).await?;
+                let result = run_admin(&app, command).await;
+                app.db.close().await;
+                result
+            }
+        },
+        Command::Jobs(JobsArgs { command, .. }) => {
             let app = app::build(&settings).await?;
             let result = run_jobs(&app, command).await;
             app.db.close().await;
             result
         }
-        Command::Media(command) => crate::media_cli::run(command).await,
+        Command::Media(_) => unreachable!("run runs media commands without settings"),
     }
 }
 
@@ -502,22 +603,121 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("tutti").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("tutti {args:?}: {e}"))
+    }
+
+    /// The text `tutti ARGS --help` prints.
+    fn help(args: &[&str]) -> String {
+        let err = Cli::try_parse_from(
+            std::iter::once("tutti")
+                .chain(args.iter().copied())
+                .chain(["--help"]),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp, "{err}");
+        err.to_string()
+    }
+
     #[test]
-    fn global_flags_work_after_any_subcommand() {
-        let cli = Cli::try_parse_from([
-            "tutti",
+    fn settings_flags_work_before_and_after_the_command() {
+        let expected = Some(PathBuf::from("/srv/tutti"));
+        for args in [
+            &["--data-dir", "/srv/tutti", "admin", "list-users"][..],
+            &["admin", "--data-dir", "/srv/tutti", "list-users"],
+            &["admin", "list-users", "--data-dir", "/srv/tutti"],
+            &["--data-dir", "/srv/tutti", "jobs", "run-once"],
+            &["jobs", "run-once", "--data-dir", "/srv/tutti"],
+            &["--data-dir", "/srv/tutti", "serve"],
+            &["serve", "--data-dir", "/srv/tutti"],
+            &["migrate", "--data-dir", "/srv/tutti"],
+            &["--data-dir", "/srv/tutti", "config"],
+        ] {
+            assert_eq!(parse(args).overrides().data_dir, expected, "{args:?}");
+        }
+        let cli = parse(&[
+            "--data-dir",
+            "/before",
+            "--log-format",
+            "json",
             "admin",
             "list-users",
             "--data-dir",
-            "/srv/tutti",
-            "--log-format",
-            "json",
-        ])
-        .unwrap();
+            "/after",
+        ]);
         let o = cli.overrides();
-        assert_eq!(o.data_dir, Some(PathBuf::from("/srv/tutti")));
+        assert_eq!(
+            o.data_dir,
+            Some(PathBuf::from("/after")),
+            "the later one wins"
+        );
         assert_eq!(o.log_format, Some(LogFormat::Json));
         assert_eq!(o.listen, None);
+    }
+
+    #[test]
+    fn each_command_lists_its_own_flags_before_the_settings() {
+        for (args, own) in [
+            (&["serve"][..], "--listen"),
+            (&["config"], "--public-url"),
+            (&["admin", "create-user"], "--email"),
+            (&["jobs", "list"], "--status"),
+        ] {
+            let text = help(args);
+            let at = |flag: &str| {
+                text.find(flag)
+                    .unwrap_or_else(|| panic!("{args:?} lists no {flag}:\n{text}"))
+            };
+            let settings = at("\nSettings:\n");
+            assert!(at(own) < settings, "{args:?}:\n{text}");
+            for shared in ["--config", "--data-dir", "--database-url", "--blob-url"] {
+                assert!(settings < at(shared), "{args:?} {shared}:\n{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn media_takes_no_settings_flags() {
+        for args in [&["media"][..], &["media", "transcode"], &["media", "probe"]] {
+            let text = help(args);
+            for flag in [
+                "--config",
+                "--data-dir",
+                "--database-url",
+                "--blob-url",
+                "Settings",
+            ] {
+                assert!(!text.contains(flag), "{args:?} lists {flag}:\n{text}");
+            }
+        }
+        let err = Cli::try_parse_from(["tutti", "media", "probe", "a.wav", "--data-dir", "x"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument, "{err}");
+        // Before the command's name they parse (they are shared), and `run` refuses them.
+        let cli = parse(&["--database-url", "sqlite://x.db", "media", "presets"]);
+        assert_eq!(cli.early.given(), ["--database-url"]);
+        assert_eq!(cli.settings_args(), None);
+        assert!(
+            !help(&[]).contains("--data-dir <DIR>"),
+            "listed with the commands"
+        );
+    }
+
+    #[test]
+    fn config_takes_the_flags_of_serve() {
+        let cli = parse(&[
+            "config",
+            "--listen",
+            "127.0.0.1:9",
+            "--public-url",
+            "https://tutti.example.org",
+            "--no-migrate",
+        ]);
+        let o = cli.overrides();
+        assert_eq!(o.listen.as_deref(), Some("127.0.0.1:9"));
+        assert_eq!(o.public_url.as_deref(), Some("https://tutti.example.org"));
+        assert_eq!(o.migrate_on_start, Some(false));
     }
 
     #[test]
@@ -545,7 +745,11 @@ mod tests {
             "speaker",
         ])
         .unwrap();
-        let Command::Admin(AdminCommand::CreateUser { roles, .. }) = cli.command else {
+        let Command::Admin(AdminArgs {
+            command: AdminCommand::CreateUser { roles, .. },
+            ..
+        }) = cli.command
+        else {
             panic!("parsed another command");
         };
         assert_eq!(roles, vec![Role::ADMIN, Role::stored("speaker")]);

@@ -157,14 +157,24 @@ fn run_blocking(command: MediaCommand) -> anyhow::Result<()> {
                     outputs.len()
                 );
             }
+            // Every preset and output name is checked before anything is read or written.
+            let chosen = presets
+                .iter()
+                .zip(&outputs)
+                .map(|(name, path)| {
+                    let preset = Preset::by_name(name)?;
+                    check_output_name(preset, path)?;
+                    Ok(preset)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let mut decoder = open(&file)?;
             let mut targets = Vec::new();
-            for (name, path) in presets.iter().zip(&outputs) {
+            for (preset, path) in chosen.into_iter().zip(&outputs) {
                 // `archive` keeps a 16-bit master at 16 bits instead of padding it to 24.
                 let bits = decoder
                     .bits_per_sample()
                     .and_then(|b| u16::try_from(b).ok());
-                let preset = Preset::by_name(name)?.with_source_depth(bits);
+                let preset = preset.with_source_depth(bits);
                 let out = File::create(path)
                     .with_context(|| format!("cannot create {}", path.display()))?;
                 targets.push(Target {
@@ -272,6 +282,55 @@ fn run_blocking(command: MediaCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Other common names for a preset's extension: an Ogg Opus file is often called `.ogg`.
+const ALSO_NAMED: &[(&str, &str)] = &[
+    ("opus", "ogg"),
+    ("opus", "oga"),
+    ("webm", "weba"),
+    ("wav", "wave"),
+];
+
+/// Whether files of `preset` may be named `*.ext` (`ext` in lower case).
+fn goes_by(preset: &Preset, ext: &str) -> bool {
+    let own = preset.extension();
+    own == ext || ALSO_NAMED.contains(&(own, ext))
+}
+
+/// Refuses an output whose name says another format than its preset makes (`-o x.flac`
+/// with an MP3 preset), naming the fix both ways: the right output name, or presets that
+/// make what the name says. A name without an extension (`/dev/null`, a pipe) is taken
+/// as it is.
+fn check_output_name(preset: &Preset, path: &Path) -> anyhow::Result<()> {
+    let Some(ext) = path.extension() else {
+        return Ok(());
+    };
+    let ext = ext.to_string_lossy().to_ascii_lowercase();
+    if goes_by(preset, &ext) {
+        return Ok(());
+    }
+    let renamed = path.with_extension(preset.extension());
+    let matching: Vec<&str> = PRESETS
+        .iter()
+        .filter(|p| goes_by(p, &ext))
+        .map(|p| p.name)
+        .collect();
+    let other = if matching.is_empty() {
+        format!(" (no preset makes .{ext} files)")
+    } else {
+        format!(
+            ", or choose a preset that makes .{ext} files: {}",
+            matching.join(", ")
+        )
+    };
+    bail!(
+        "{}: the preset {} makes .{} files, not .{ext}: name the output {}{other}",
+        path.display(),
+        preset.name,
+        preset.extension(),
+        renamed.display(),
+    )
+}
+
 fn open(file: &Path) -> anyhow::Result<Decoder> {
     Decoder::open_path(file).with_context(|| format!("cannot read {}", file.display()))
 }
@@ -313,5 +372,48 @@ impl PcmSource for Progress<'_> {
             self.bar.set_position(self.frames);
         }
         Ok(block)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(preset: &str, output: &str) -> Result<(), String> {
+        check_output_name(Preset::by_name(preset).unwrap(), Path::new(output))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_output_named_for_another_format_is_refused_with_both_fixes() {
+        let err = check("music-download", "out/x.flac").unwrap_err();
+        assert_eq!(
+            err,
+            "out/x.flac: the preset music-download makes .mp3 files, not .flac: name the \
+             output out/x.mp3, or choose a preset that makes .flac files: archive, flac-16, \
+             flac-24"
+        );
+        let err = check("archive", "x.aac").unwrap_err();
+        assert!(
+            err.ends_with("name the output x.flac (no preset makes .aac files)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn outputs_named_for_their_format_or_not_at_all_pass() {
+        for (preset, output) in [
+            ("music-download", "x.mp3"),
+            ("music-download", "X.MP3"),
+            ("music-stream", "x.opus"),
+            ("music-stream", "x.ogg"),
+            ("speech-light-webm", "x.webm"),
+            ("wav-16", "x.wav"),
+            ("archive", "x.flac"),
+            ("mp3-128", "/dev/null"),
+        ] {
+            assert_eq!(check(preset, output), Ok(()), "{preset} -o {output}");
+        }
+        assert!(check("music-stream", "x.webm").is_err(), "Ogg is not WebM");
     }
 }

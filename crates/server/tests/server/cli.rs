@@ -169,14 +169,121 @@ async fn config_shows_the_effective_settings_without_secrets() {
         "{text}"
     );
 
+    // `config` takes the flags of `serve` and shows what it would run with.
+    let out = Command::new(env!("CARGO_BIN_EXE_tutti"))
+        .args([
+            "config",
+            "--listen",
+            "127.0.0.1:9",
+            "--public-url",
+            "https://tutti.example.org",
+            "--no-migrate",
+        ])
+        .current_dir(op.dir.path())
+        .env_remove("TUTTI_CONFIG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "listen = \"127.0.0.1:9\"",
+        "public_url = \"https://tutti.example.org/\"",
+        "migrate_on_start = false",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}:\n{text}");
+    }
+
     let bad = Command::new(env!("CARGO_BIN_EXE_tutti"))
         .args(["config", "--listen", "x"])
+        .current_dir(op.dir.path())
+        .env_remove("TUTTI_CONFIG")
         .output()
         .unwrap();
     assert!(!bad.status.success());
     let err = String::from_utf8(bad.stderr).unwrap();
     assert!(
-        err.contains("unexpected argument"),
-        "--listen is for serve only: {err}"
+        err.contains("listen = \"x\" is not an address"),
+        "checked like serve checks it: {err}"
     );
+}
+
+#[tokio::test]
+async fn settings_flags_before_the_command_still_work() {
+    let op = Operator::new().await;
+    op.ok(&["migrate"]);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tutti"));
+    command
+        .arg("--data-dir")
+        .arg(op.dir.path())
+        .args([
+            "--database-url",
+            &op.db.url,
+            "--blob-url",
+            &op.blobs.location,
+        ])
+        .args(["admin", "list-users", "--json"])
+        .current_dir(op.dir.path())
+        .env_remove("RUST_LOG")
+        .env_remove("TUTTI_CONFIG");
+    for (key, value) in &op.blobs.options {
+        command.env(format!("TUTTI_BLOB_OPTIONS__{}", key.to_uppercase()), value);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let users: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(users, serde_json::json!([]));
+}
+
+/// A server that cannot listen stops before it touches storage: no data folder, no
+/// database file, nothing migrated.
+#[test]
+fn serve_on_a_busy_port_fails_before_it_creates_anything() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tutti"));
+    command
+        .args(["serve", "--listen", &listen, "--data-dir"])
+        .arg(&data)
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("TUTTI_") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("tutti serve on the busy {listen} kept running");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    drop(taken);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("could not listen on {listen}")) && err.contains("another program"),
+        "{err}"
+    );
+    assert!(
+        !data.exists(),
+        "the data folder (and the database in it) was created"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "wrote {left:?}");
 }

@@ -170,3 +170,64 @@ fn bad_files_and_presets_get_clear_errors() {
     ]);
     assert!(!out.status.success(), "one output per preset");
 }
+
+#[test]
+fn an_output_named_for_another_format_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = master(dir.path());
+    let good = dir.path().join("ok.flac");
+    let wrong = dir.path().join("x.flac");
+    let out = tutti(&[
+        "media",
+        "transcode",
+        &input,
+        "--preset",
+        "archive",
+        "-o",
+        good.to_str().unwrap(),
+        "--preset",
+        "music-download",
+        "-o",
+        wrong.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    let renamed = dir.path().join("x.mp3");
+    for part in [
+        "music-download makes .mp3 files, not .flac",
+        &format!("name the output {}", renamed.display()),
+        "archive, flac-16, flac-24",
+    ] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
+    assert!(!good.exists() && !wrong.exists(), "nothing is written");
+}
+
+#[test]
+fn media_commands_take_no_settings_flags() {
+    let out = tutti(&["--data-dir", "/srv/tutti", "media", "presets"]);
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains("reads no settings") && message.contains("--data-dir"),
+        "{message}"
+    );
+    let out = tutti(&["media", "presets", "--database-url", "sqlite://x.db"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unexpected argument"),
+        "media has no such flag"
+    );
+    // The environment's settings are not the media tools' business.
+    let out = Command::new(env!("CARGO_BIN_EXE_tutti"))
+        .args(["media", "presets"])
+        .env("TUTTI_CONFIG", "/nowhere/tutti.toml")
+        .env("TUTTI_LISTEN", "not an address")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
