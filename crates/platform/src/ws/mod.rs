@@ -31,8 +31,10 @@
 //! - Each socket has a bounded outgoing queue (`websocket.queue` messages).
 //!   [`Connection::send`] never waits: when the queue is full the client is not keeping
 //!   up, and it is disconnected with close code 1008 ([`close::TOO_SLOW`]) instead of
-//!   letting memory grow. The server pings every `websocket.ping_secs`; a client from
-//!   which nothing (not even a pong) arrives for `websocket.timeout_secs` is dropped.
+//!   letting memory grow: its queue is freed at once, and it has `websocket.timeout_secs`
+//!   to read through what the network already holds up to that close frame. The server
+//!   pings every `websocket.ping_secs`; a client from which nothing (not even a pong)
+//!   arrives for `websocket.timeout_secs` is dropped.
 //! - When the server stops, every socket gets a close frame 1001 "going away"
 //!   ([`Hub::shutdown`], called by the server when its stop token fires).
 //! - Metrics: `tutti_ws_open_sockets` (gauge), `tutti_ws_messages_total{direction="in"|"out"}`,
@@ -817,12 +819,24 @@ async fn pump(
     if end == End::Broken {
         return end;
     }
+    if end == End::Killed {
+        // What is still queued will never be sent: free it now, not after the wait below.
+        out_rx.close();
+        while out_rx.try_recv().is_ok() {}
+        // A client that fell behind is usually still reading, only slowly, and its close
+        // frame sits behind everything the network already holds for it. CLOSE_WAIT is far
+        // too short for that (it would mostly see the connection cut, 1006, never 1008), so
+        // it gets the patience a silent client gets; a stopping server cuts it short.
+        if let Some(farewell) = farewell {
+            tokio::select! {
+                _ = tokio::time::timeout(silence, sink.send(Message::Close(Some(farewell)))) => {}
+                _ = hub.inner.stop.cancelled() => {}
+            }
+        }
+        return end;
+    }
     if let Some(farewell) = farewell {
         let _ = tokio::time::timeout(CLOSE_WAIT, sink.send(Message::Close(Some(farewell)))).await;
-    }
-    if end == End::Killed {
-        // A client too slow to read its messages will not read a goodbye either.
-        return end;
     }
     // The closing handshake: flush our close (or the reply to theirs), then wait briefly
     // for the client's close before dropping the connection.

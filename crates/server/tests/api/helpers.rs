@@ -1,3 +1,6 @@
+use std::sync::Arc;
+
+use reqwest::cookie::{CookieStore as _, Jar};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode, redirect};
 use serde_json::Value;
@@ -54,20 +57,30 @@ impl TestApp {
         &self.running.as_ref().unwrap().app.accounts
     }
 
+    /// Starts a graceful stop, as SIGTERM does, and gives what ends once the server has
+    /// stopped.
+    pub fn stop(&mut self) -> impl Future<Output = anyhow::Result<()>> + use<> {
+        let running = self.running.take().expect("the server is running");
+        running.stop_token().cancel();
+        running.wait()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// A browser-like client with no session: keeps cookies, does not follow redirects.
     pub fn anonymous(&self) -> Browser {
+        let jar = Arc::new(Jar::default());
         Browser {
             base: self.base.clone(),
             client: Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .redirect(redirect::Policy::none())
                 .build()
                 .unwrap(),
             csrf: String::new(),
+            jar,
         }
     }
 
@@ -105,9 +118,20 @@ pub struct Browser {
     pub base: String,
     pub client: Client,
     pub csrf: String,
+    jar: Arc<Jar>,
 }
 
 impl Browser {
+    /// The `Cookie` header this browser sends to the server, for clients (WebSockets)
+    /// that are not reqwest.
+    pub fn cookie_header(&self) -> String {
+        let url = self.base.parse().unwrap();
+        self.jar
+            .cookies(&url)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+
     pub async fn sign_in(&mut self, email: &str, password: &str) {
         let response = self
             .form("/login", &[("email", email), ("password", password)])

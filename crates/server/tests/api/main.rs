@@ -13,5 +13,6 @@ mod operations;
 mod pages;
 mod roles;
 mod security;
+mod sockets;
 mod tokens;
 mod uploads;

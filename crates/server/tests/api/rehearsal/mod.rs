@@ -3,10 +3,13 @@
 //! It stands for the studios to come (it declares the roles they will) so the platform's
 //! rules can be tested on routes no platform code knows about.
 
-use axum::extract::State;
+pub mod rooms;
+
+use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use tutti_platform::ws::{Peer, WebSocketUpgrade};
 use tutti_platform::{
     Access, Identity, Mounted, NavEntry, Page, Platform, PlatformError, Role, RoleDef, Routes,
     Studio,
@@ -78,10 +81,22 @@ impl Studio for Rehearsal {
     }
 
     fn mount(&self, platform: &Platform) -> Result<Mounted, PlatformError> {
+        let rooms = rooms::Rooms::default();
+        // Public to the access layer: `Peer` admits members and guests itself.
+        let socket = move |ws: WebSocketUpgrade, peer: Peer, Path(id): Path<String>| {
+            rooms::socket(rooms.clone(), ws, peer, id)
+        };
         let routes = Routes::new()
             .page(Access::Role(SPEAKER), Method::GET, "/rehearsal", room)
+            .page(
+                Access::Public,
+                Method::GET,
+                "/rehearsal/rooms/{id}/socket",
+                socket,
+            )
             .api(Access::SignedIn, routes!(list_notes))
             .api(Access::Role(MEMBER), routes!(add_note))
+            .api(Access::Role(MEMBER), routes!(rooms::invite_guest))
             .with_state(platform.clone());
         Ok(Mounted::routes(routes))
     }
@@ -98,7 +113,7 @@ pub struct Note {
     pub body: String,
 }
 
-#[utoipa::path(get, path = "/rehearsal/notes", tag = "rehearsal",
+#[utoipa::path(get, path = "/rehearsal/notes", tag = "rehearsal", summary = "The room's notes",
     responses((status = 200, body = Vec<Note>)))]
 async fn list_notes(State(p): State<Platform>) -> Result<Json<Vec<Note>>, Problem> {
     let notes = sqlx::query_as("SELECT id, author_email, body FROM rehearsal_notes ORDER BY id")
@@ -113,7 +128,7 @@ pub struct NewNote {
 }
 
 #[utoipa::path(post, path = "/rehearsal/notes", tag = "rehearsal", request_body = NewNote,
-    responses((status = 201, body = Note)))]
+    summary = "Add a note", responses((status = 201, body = Note)))]
 async fn add_note(
     State(p): State<Platform>,
     identity: Identity,
