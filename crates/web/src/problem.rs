@@ -176,6 +176,16 @@ impl From<StoreError> for Problem {
                 Problem::conflict("already-exists", "That already exists.")
             }
             StoreError::BlobNotFound(key) => Problem::not_found(format!("No stored file {key}.")),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database-unavailable",
+                    "The server cannot reach its database just now; nothing was changed. \
+                     Try again in a moment.",
+                )
+                .retry_after(std::time::Duration::from_secs(5))
+            }
             _ => Problem::internal(&e),
         }
     }

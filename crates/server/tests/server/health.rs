@@ -31,6 +31,28 @@ async fn losing_the_database_makes_the_server_unready_but_still_live() {
         "only what failed is named: {detail}"
     );
     assert_eq!(server.get("/healthz").await.status(), 200);
+
+    // Requests that need the database are told to come back, not that the server broke.
+    let client = reqwest::Client::new();
+    let api = client
+        .get(server.url("/api/v1/me"))
+        .bearer_auth("tutti_not-checked-without-a-database")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.headers()["retry-after"], "5");
+    let body = problem(api, 503).await;
+    assert_eq!(body["type"], "urn:tutti:problem:database-unavailable");
+    let page = client
+        .get(server.url("/"))
+        .header("accept", "text/html")
+        .header("cookie", "tutti_session=some-session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 503);
+    assert_eq!(page.headers()["retry-after"], "5");
+    assert!(page.text().await.unwrap().contains("<html"));
 }
 
 #[tokio::test]
