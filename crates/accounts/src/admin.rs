@@ -2,7 +2,7 @@
 //! each rule (who may grant what, what gets audited, what gets mailed) lives in one place.
 
 use serde::Serialize;
-use tutti_web::Problem;
+use tutti_web::{Lang, Problem};
 
 use crate::db::{self, LinkPurpose, User, UserSummary};
 use crate::domain::{Email, NewPassword, TokenScope, parse_name, parse_token_name};
@@ -16,6 +16,40 @@ use tutti_platform::{AuditEntry, Person, Role, Via};
 pub enum Actor<'a> {
     Web(&'a Identity),
     Cli,
+}
+
+/// A form that must not create twice: the person who sends it and the key the page
+/// minted into it (see [`db::use_form_key`]).
+#[derive(Debug, Clone, Copy)]
+pub struct FormKey<'a> {
+    pub user_id: &'a str,
+    pub key: &'a str,
+}
+
+/// What a form sent with a [`FormKey`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Once<T> {
+    /// It created this.
+    Done(T),
+    /// This form was sent before and created what it creates then; nothing was done now.
+    AlreadyDone,
+}
+
+/// Claims `key` in `tx` unless it was used: false when the form was sent before.
+async fn claim(
+    tx: &mut tutti_store::Tx,
+    key: Option<FormKey<'_>>,
+    purpose: &str,
+) -> Result<bool, Problem> {
+    match key {
+        Some(key) => Ok(db::use_form_key(tx, key.user_id, key.key, purpose).await?),
+        None => Ok(true),
+    }
+}
+
+/// The English of messages sent where no page language is known (the JSON API, the CLI).
+fn english() -> Lang {
+    Lang(&tutti_web::i18n::LANGUAGES[0])
 }
 
 impl Actor<'_> {
@@ -77,7 +111,7 @@ pub async fn fresh_setup_link(p: &Accounts) -> Result<String, Problem> {
     let secret = db::replace_setup_link(&mut tx).await?;
     tutti_platform::audit::record(
         &mut *tx,
-        AuditEntry::command_line("setup-link-made", "the earlier one was revoked".into()),
+        AuditEntry::command_line("setup-link-made", "the earlier one was revoked".into()).no_args(),
     )
     .await?;
     tx.commit().await?;
@@ -138,11 +172,15 @@ pub async fn create_user(
     }
     let setup_link = match hash {
         Some(_) => None,
-        None => Some(invite_link(p, &mut tx, &email, &actor).await?),
+        None => Some(invite_link(p, &mut tx, &email, &actor, english()).await?),
     };
     tutti_platform::audit::record(
         &mut *tx,
-        actor.audit("user-created", with_roles(&email, roles)),
+        with_roles_args(
+            actor.audit("user-created", with_roles(&email, roles)),
+            &email,
+            roles,
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -160,23 +198,41 @@ fn with_roles(email: &Email, roles: &[Role]) -> String {
     format!("{email} with roles [{}]", roles.join(", "))
 }
 
+/// The audit arguments of [`with_roles`]: the email, and the roles as a list.
+fn with_roles_args(entry: AuditEntry, email: &Email, roles: &[Role]) -> AuditEntry {
+    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    entry.arg("email", email.as_str()).arg("roles", roles)
+}
+
+/// A mail's text in `lang`, from the messages `<key>-subject` and `<key>-body`.
+fn mail_text(p: &Accounts, lang: Lang, key: &str, args: &[(&str, String)]) -> (String, String) {
+    let i18n = p.web.i18n();
+    let subject = i18n.text(lang.code(), &format!("{key}-subject"), args);
+    let mut body = i18n.text(lang.code(), &format!("{key}-body"), args);
+    body.push('\n');
+    (subject, body)
+}
+
 async fn invite_link(
     p: &Accounts,
     tx: &mut tutti_store::Tx,
     email: &Email,
     actor: &Actor<'_>,
+    lang: Lang,
 ) -> Result<String, Problem> {
     let secret = db::create_link(&mut **tx, LinkPurpose::Invite, email.as_str()).await?;
     let link = p.settings.link(&format!("/invite/{secret}"));
-    let body = format!(
-        "{} invited you to Tutti.\n\nOpen this link within 7 days to choose your password:\n{link}\n",
-        actor.label()
+    let (subject, body) = mail_text(
+        p,
+        lang,
+        "mail-invite",
+        &[("inviter", actor.label()), ("link", link.clone())],
     );
     p.mailer
         .send(
             tx,
             email.as_str(),
-            "You are invited to Tutti",
+            &subject,
             &body,
             Some(&link),
             Some(&hash_secret(&secret)),
@@ -186,16 +242,46 @@ async fn invite_link(
 }
 
 /// Grants roles to an email (account or not yet) and sends an invitation link to choose a
-/// password when there is no account. Returns the link when one was made.
+/// password when there is no account, in English. Returns the link when one was made.
 pub async fn invite(
     p: &Accounts,
     email: &str,
     roles: &[Role],
     actor: Actor<'_>,
 ) -> Result<Option<String>, Problem> {
+    match invite_with(p, email, roles, actor, english(), None).await? {
+        Once::Done(link) => Ok(link),
+        Once::AlreadyDone => unreachable!("no form key, so nothing was done before"),
+    }
+}
+
+/// [`invite`] from a form: the mail is in `lang` (the inviter's page language, as the
+/// best guess at the invited person's), and a form sent twice invites once.
+pub async fn invite_once(
+    p: &Accounts,
+    email: &str,
+    roles: &[Role],
+    actor: Actor<'_>,
+    lang: Lang,
+    key: FormKey<'_>,
+) -> Result<Once<Option<String>>, Problem> {
+    invite_with(p, email, roles, actor, lang, Some(key)).await
+}
+
+async fn invite_with(
+    p: &Accounts,
+    email: &str,
+    roles: &[Role],
+    actor: Actor<'_>,
+    lang: Lang,
+    key: Option<FormKey<'_>>,
+) -> Result<Once<Option<String>>, Problem> {
     let email = Email::parse(email)?;
     p.platform.roles.check(roles, "roles")?;
     let mut tx = p.db.begin().await?;
+    if !claim(&mut tx, key, "invite").await? {
+        return Ok(Once::AlreadyDone);
+    }
     for role in roles {
         db::grant(&mut *tx, &email, role, Some(&actor.label())).await?;
     }
@@ -203,14 +289,21 @@ pub async fn invite(
     let link = if exists {
         None
     } else {
-        Some(invite_link(p, &mut tx, &email, &actor).await?)
+        Some(invite_link(p, &mut tx, &email, &actor, lang).await?)
     };
-    tutti_platform::audit::record(&mut *tx, actor.audit("invited", with_roles(&email, roles)))
-        .await?;
+    tutti_platform::audit::record(
+        &mut *tx,
+        with_roles_args(
+            actor.audit("invited", with_roles(&email, roles)),
+            &email,
+            roles,
+        ),
+    )
+    .await?;
     tx.commit().await?;
     // Mail queued in the transaction goes out now, not at the next poll.
     p.queue.notify();
-    Ok(link)
+    Ok(Once::Done(link))
 }
 
 pub async fn grant_role(
@@ -227,7 +320,10 @@ pub async fn grant_role(
     if db::grant(&mut *tx, &email, &role, Some(&actor.label())).await? {
         tutti_platform::audit::record(
             &mut *tx,
-            actor.audit("role-granted", format!("{role} to {email}")),
+            actor
+                .audit("role-granted", format!("{role} to {email}"))
+                .arg("role", role.as_str())
+                .arg("email", email.as_str()),
         )
         .await?;
     }
@@ -259,7 +355,10 @@ pub async fn revoke_role(
     if revoked {
         tutti_platform::audit::record(
             &mut *tx,
-            actor.audit("role-revoked", format!("{role} from {email}")),
+            actor
+                .audit("role-revoked", format!("{role} from {email}"))
+                .arg("role", role.as_str())
+                .arg("email", email.as_str()),
         )
         .await?;
     }
@@ -312,6 +411,60 @@ pub async fn create_token_for(
     expires_in_days: Option<u32>,
     actor: Actor<'_>,
 ) -> Result<NewToken, Problem> {
+    let made = create_token_with(
+        p,
+        owner,
+        owner_is_admin,
+        name,
+        scope,
+        expires_in_days,
+        actor,
+        None,
+    )
+    .await?;
+    match made {
+        Once::Done(token) => Ok(token),
+        Once::AlreadyDone => unreachable!("no form key, so nothing was done before"),
+    }
+}
+
+/// [`create_token_for`] from a form: a form sent twice creates one token (the second
+/// time, nothing: the secret was shown once and is stored hashed).
+#[allow(clippy::too_many_arguments)]
+pub async fn create_token_once(
+    p: &Accounts,
+    owner: &Person,
+    owner_is_admin: bool,
+    name: &str,
+    scope: TokenScope,
+    expires_in_days: Option<u32>,
+    actor: Actor<'_>,
+    key: FormKey<'_>,
+) -> Result<Once<NewToken>, Problem> {
+    create_token_with(
+        p,
+        owner,
+        owner_is_admin,
+        name,
+        scope,
+        expires_in_days,
+        actor,
+        Some(key),
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn create_token_with(
+    p: &Accounts,
+    owner: &Person,
+    owner_is_admin: bool,
+    name: &str,
+    scope: TokenScope,
+    expires_in_days: Option<u32>,
+    actor: Actor<'_>,
+    key: Option<FormKey<'_>>,
+) -> Result<Once<NewToken>, Problem> {
     if let Actor::Web(identity) = actor {
         refuse_delegated(identity)?;
     }
@@ -338,31 +491,38 @@ pub async fn create_token_for(
     };
     let expires_at = days.map(|d| tutti_store::now_ms() + i64::from(d) * 86_400_000);
     let mut tx = p.db.begin().await?;
+    if !claim(&mut tx, key, "token").await? {
+        return Ok(Once::AlreadyDone);
+    }
     let (token, secret) = db::create_token(&mut *tx, &owner.id, &name, scope, expires_at).await?;
     let lifetime = match days {
         Some(d) => format!(", expires in {d} days"),
         None => String::new(),
     };
-    tutti_platform::audit::record(
-        &mut *tx,
-        actor.audit(
+    let mut entry = actor
+        .audit(
             "token-created",
             format!(
                 "{} token {name:?} for {}{lifetime}",
                 scope.as_str(),
                 owner.email
             ),
-        ),
-    )
-    .await?;
+        )
+        .arg("scope", scope.as_str())
+        .arg("name", name.as_str())
+        .arg("email", owner.email.as_str());
+    if let Some(days) = days {
+        entry = entry.arg("variant", "expiring").arg("days", days);
+    }
+    tutti_platform::audit::record(&mut *tx, entry).await?;
     tx.commit().await?;
-    Ok(NewToken {
+    Ok(Once::Done(NewToken {
         id: token.id,
         name,
         scope,
         token: secret,
         expires_at,
-    })
+    }))
 }
 
 /// A token for the account with this email, with the default lifetime of its scope.
@@ -413,28 +573,47 @@ pub async fn revoke_token(p: &Accounts, identity: &Identity, id: &str) -> Result
     if !db::revoke_token(&mut *tx, &identity.user.id, id).await? {
         return Err(Problem::not_found("You have no live token with that id.").with_field("id"));
     }
-    tutti_platform::audit::record(&mut *tx, identity.audit("token-revoked", id.to_string()))
-        .await?;
+    tutti_platform::audit::record(
+        &mut *tx,
+        identity
+            .audit("token-revoked", id.to_string())
+            .arg("token", id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Starts a password reset: a link mailed to the account (or held for an admin). Says
-/// nothing about whether the account exists, so the form cannot probe for members.
+/// Starts a password reset: a link mailed to the account (or held for an admin), in
+/// English. Says nothing about whether the account exists, so the form cannot probe for
+/// members.
 pub async fn request_password_reset(p: &Accounts, email: &str) -> Result<(), Problem> {
+    request_password_reset_in(p, email, english()).await
+}
+
+/// [`request_password_reset`] with the mail in `lang` (the page language of whoever asked,
+/// most likely the account's owner).
+pub async fn request_password_reset_in(
+    p: &Accounts,
+    email: &str,
+    lang: Lang,
+) -> Result<(), Problem> {
     let email = Email::parse(email)?;
     let mut tx = p.db.begin().await?;
     if db::user_by_email(&mut *tx, &email).await?.is_some() {
         let secret = db::create_link(&mut *tx, LinkPurpose::Reset, email.as_str()).await?;
         let link = p.settings.link(&format!("/password/reset/{secret}"));
-        let body = format!(
-            "Someone asked to reset the Tutti password of {email}.\n\nOpen this link within an hour to choose a new password:\n{link}\n\nIf it was not you, ignore this message.\n"
+        let (subject, body) = mail_text(
+            p,
+            lang,
+            "mail-reset",
+            &[("email", email.to_string()), ("link", link.clone())],
         );
         p.mailer
             .send(
                 &mut tx,
                 email.as_str(),
-                "Reset your Tutti password",
+                &subject,
                 &body,
                 Some(&link),
                 Some(&hash_secret(&secret)),
@@ -533,7 +712,8 @@ pub async fn redeem_link(
             action: format!("{}-link-used", purpose.as_str()),
             detail: String::new(),
             ..Default::default()
-        },
+        }
+        .no_args(),
     )
     .await?;
     tx.commit().await?;
@@ -541,14 +721,20 @@ pub async fn redeem_link(
 }
 
 /// Tells every administrator about something that needs them (a new account waiting for
-/// roles); held in the outbox like any other mail when there is no SMTP.
+/// roles), with the mail `<key>-subject` and `<key>-body` in `lang` (and the argument
+/// `link`); held in the outbox like any other mail when there is no SMTP.
 pub async fn notify_admins(
     p: &Accounts,
     tx: &mut tutti_store::Tx,
-    subject: &str,
-    body: &str,
+    lang: Lang,
+    key: &str,
+    args: &[(&str, String)],
     link: &str,
 ) -> Result<(), Problem> {
+    let mut args = args.to_vec();
+    args.push(("link", link.to_string()));
+    let (subject, body) = mail_text(p, lang, key, &args);
+    let (subject, body) = (subject.as_str(), body.as_str());
     let admins: Vec<String> = sqlx::query_scalar(
         "SELECT g.email FROM role_grants g JOIN users u ON u.email = g.email WHERE g.role = 'admin' ORDER BY g.email",
     )
@@ -560,4 +746,51 @@ pub async fn notify_admins(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    fn text(lang: &str, key: &str, args: &[(&str, String)]) -> String {
+        let web = tutti_web::Web::builder()
+            .add_messages(crate::MESSAGES)
+            .build();
+        format!("{}\n", web.i18n().text(lang, key, args))
+    }
+
+    #[test]
+    fn mail_reads_as_it_did_and_in_the_page_language() {
+        let args = [
+            ("inviter", "dana@example.org".to_string()),
+            ("link", "https://tutti.example/invite/abc".to_string()),
+        ];
+        assert_eq!(
+            text("en", "mail-invite-body", &args),
+            "dana@example.org invited you to Tutti.\n\nOpen this link within 7 days to choose \
+             your password:\nhttps://tutti.example/invite/abc\n"
+        );
+        let hebrew = text("he", "mail-invite-body", &args);
+        assert!(
+            hebrew.contains("dana@example.org")
+                && hebrew.ends_with("\nhttps://tutti.example/invite/abc\n"),
+            "{hebrew}"
+        );
+        assert!(
+            !hebrew.contains('\u{2068}'),
+            "no isolation marks in plain text"
+        );
+        let reset = text(
+            "en",
+            "mail-reset-body",
+            &[
+                ("email", "dana@example.org".into()),
+                ("link", "https://tutti.example/password/reset/abc".into()),
+            ],
+        );
+        assert_eq!(
+            reset,
+            "Someone asked to reset the Tutti password of dana@example.org.\n\nOpen this link \
+             within an hour to choose a new password:\nhttps://tutti.example/password/reset/abc\n\n\
+             If it was not you, ignore this message.\n"
+        );
+    }
 }

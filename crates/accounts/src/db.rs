@@ -533,16 +533,39 @@ pub async fn take_oidc_login(db: &Db, state: &str) -> Result<Option<OidcLogin>> 
     Ok(login.filter(|l| now_ms() - l.created_at < OIDC_LOGIN_LIFETIME_MS))
 }
 
+/// How long a form's key is honoured (and kept once used): a form older than this is
+/// refused, so a key the sweep deleted cannot be used to create a second time.
+pub const FORM_KEY_LIFETIME_MS: i64 = 7 * 86_400_000;
+
+/// Records that `user_id` sent the form with `key`, in the transaction of what the form
+/// creates. False when that form was sent before: the unique key decides, so of two
+/// requests racing with one key exactly one creates, on either database.
+pub async fn use_form_key(tx: &mut Tx, user_id: &str, key: &str, purpose: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO form_keys (user_id, form_key, purpose, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, form_key) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(key)
+    .bind(purpose)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// What the periodic sweep deleted.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Swept {
     pub sessions: u64,
     pub links: u64,
     pub oidc_logins: u64,
+    #[serde(default)]
+    pub form_keys: u64,
 }
 
 /// Deletes what can no longer be used: expired sessions, used or expired one-time links,
-/// and OpenID Connect sign-ins that took too long.
+/// OpenID Connect sign-ins that took too long, and form keys past their lifetime.
 pub async fn sweep_expired(db: &Db) -> Result<Swept> {
     let now = now_ms();
     let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
@@ -561,10 +584,16 @@ pub async fn sweep_expired(db: &Db) -> Result<Swept> {
         .execute(db.pool())
         .await?
         .rows_affected();
+    let form_keys = sqlx::query("DELETE FROM form_keys WHERE created_at <= $1")
+        .bind(now - FORM_KEY_LIFETIME_MS)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
     Ok(Swept {
         sessions,
         links,
         oidc_logins,
+        form_keys,
     })
 }
 

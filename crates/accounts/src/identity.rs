@@ -115,7 +115,9 @@ async fn token_identity(
     };
     tutti_platform::audit::record(
         p.db.pool(),
-        identity.audit("delegated-request", action.to_string()),
+        identity
+            .audit("delegated-request", action.to_string())
+            .arg("request", action),
     )
     .await?;
     Ok(identity)

@@ -1,16 +1,22 @@
 //! The accounts' pages: home, sign-in and out, first-admin setup, invitations, password
 //! resets, the profile with its tokens, and the admin area (people and roles, jobs, audit
-//! log, held mail). Forms post back here; failures re-render the form with the problem.
+//! log, held mail). Forms post back here; failures re-render the form with the problem
+//! beside its field and what the person typed kept.
+//!
+//! Forms that create something whose secret is shown once (an API token, an invitation
+//! link without mail) carry a key minted with the page: the answer is `no-store`, and a
+//! reload that sends the form again creates nothing the second time.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tutti_web::i18n::LANG_COOKIE;
+use tutti_web::render::ShownProblem;
 use tutti_web::{Form, Lang, Problem, Query};
 
-use crate::admin::{self, Actor};
+use crate::admin::{self, Actor, FormKey, Once};
 use crate::db::{self, LinkPurpose, User};
 use crate::domain::{Email, TokenScope, safe_next, safe_next_or};
 use crate::identity::{cookie, cookie_of, session_cookie_of};
@@ -18,6 +24,10 @@ use crate::{Accounts, Identity, Page, Signup};
 use tutti_platform::{Access, AuditEntry, ClientIp, Routes, same_secret};
 
 pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "accounts/fields.html",
+        include_str!("../templates/fields.html"),
+    ),
     (
         "accounts/login.html",
         include_str!("../templates/login.html"),
@@ -118,6 +128,65 @@ struct NextQuery {
     next: Option<String>,
 }
 
+/// The language of a page, for what it sends on (mail).
+fn lang_of(page: &Page) -> Lang {
+    Lang::find(page.ctx.lang).unwrap_or(Lang(&tutti_web::i18n::LANGUAGES[0]))
+}
+
+/// A fresh key for a form that must not create twice: when it was minted, and a random
+/// part.
+fn mint_form_key() -> String {
+    format!(
+        "{}.{}",
+        tutti_store::now_ms(),
+        crate::secrets::random_secret("")
+    )
+}
+
+/// The key a form came with. A form without one, or older than the keys are kept, is
+/// refused, so that a key the sweep deleted cannot create a second time.
+fn form_key(raw: Option<&str>) -> Result<&str, Problem> {
+    let stale = || {
+        Problem::invalid(
+            "form_key",
+            "This form is out of date or incomplete. Check what it says and send it again.",
+        )
+    };
+    let key = raw
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 100)
+        .ok_or_else(stale)?;
+    let minted: i64 = key
+        .split_once('.')
+        .and_then(|(ms, _)| ms.parse().ok())
+        .ok_or_else(stale)?;
+    if tutti_store::now_ms() - minted > db::FORM_KEY_LIFETIME_MS {
+        return Err(stale());
+    }
+    Ok(key)
+}
+
+/// Whether a form's problem is for the person to fix in the form, which is shown again
+/// with it, rather than an error page.
+fn fixable(problem: &Problem) -> bool {
+    matches!(problem.status, 400 | 403 | 409 | 422)
+}
+
+/// Keeps a page that shows a secret (or answers for one) out of caches and history.
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn with_status(mut response: Response, status: u16) -> Response {
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    response
+}
+
 fn login_view(
     p: &Accounts,
     page: &Page,
@@ -204,7 +273,9 @@ async fn login(
                     action: "sign-in-failed".into(),
                     detail: format!("password, from {client}"),
                     ..Default::default()
-                },
+                }
+                .arg("method", "password")
+                .arg("address", client.to_string()),
             )
             .await?;
             let mut response =
@@ -226,7 +297,8 @@ async fn sign_in(p: &Accounts, user: &User, method: &str, next: &str) -> Result<
             action: "signed-in".into(),
             detail: method.to_string(),
             ..Default::default()
-        },
+        }
+        .arg("method", method),
     )
     .await?;
     let mut response = Redirect::to(next).into_response();
@@ -323,13 +395,14 @@ struct Callback {
 /// cleared whatever the outcome.
 async fn oidc_callback(
     State(p): State<Accounts>,
+    lang: Lang,
     headers: HeaderMap,
     Query(q): Query<Callback>,
 ) -> Result<Response, Problem> {
     let name = p.platform.settings.cookie_name(OIDC_STATE_COOKIE);
     let clear = cookie(&p, &name, "", 0);
     let bound = cookie_of(&headers, &name);
-    let mut response = match oidc_finish(&p, bound.as_deref(), q).await {
+    let mut response = match oidc_finish(&p, lang, bound.as_deref(), q).await {
         Ok(response) => response,
         Err(problem) => problem.into_response(),
     };
@@ -337,7 +410,12 @@ async fn oidc_callback(
     Ok(response)
 }
 
-async fn oidc_finish(p: &Accounts, bound: Option<&str>, q: Callback) -> Result<Response, Problem> {
+async fn oidc_finish(
+    p: &Accounts,
+    lang: Lang,
+    bound: Option<&str>,
+    q: Callback,
+) -> Result<Response, Problem> {
     let oidc = p.oidc.as_ref().ok_or_else(|| {
         Problem::not_found("Sign-in with an identity provider is not configured on this server.")
     })?;
@@ -376,13 +454,18 @@ async fn oidc_finish(p: &Accounts, bound: Option<&str>, q: Callback) -> Result<R
         .with_field("state"));
     }
     let claims = oidc.finish(&p.db, &state, &code).await?;
-    let user = oidc_account(p, &claims).await?;
+    let user = oidc_account(p, lang, &claims).await?;
     sign_in(p, &user, "openid-connect", &claims.next_path).await
 }
 
 /// The account an OpenID Connect identity signs in to, linking or creating it as the
-/// signup policy allows.
-async fn oidc_account(p: &Accounts, claims: &crate::oidc::Claims) -> Result<User, Problem> {
+/// signup policy allows. The administrators hear of a new account in `lang`, the page
+/// language of the person signing up (nothing better is known of theirs).
+async fn oidc_account(
+    p: &Accounts,
+    lang: Lang,
+    claims: &crate::oidc::Claims,
+) -> Result<User, Problem> {
     if let Some(user) = db::user_by_identity(p.db.pool(), &claims.issuer, &claims.subject).await? {
         return Ok(user);
     }
@@ -417,15 +500,26 @@ async fn oidc_account(p: &Accounts, claims: &crate::oidc::Claims) -> Result<User
                     action: "user-created".into(),
                     detail: format!("signed up through {}", claims.issuer),
                     ..Default::default()
-                },
+                }
+                .arg("variant", "openid-connect")
+                .arg("email", email.as_str())
+                .arg("issuer", claims.issuer.as_str()),
             )
             .await?;
             let link = p.settings.link("/admin/users");
-            let body = format!(
-                "{name} <{email}> created an account by signing in through {}.\n\nGrant them roles at {link}\n",
-                claims.issuer
-            );
-            admin::notify_admins(p, &mut tx, "New account on Tutti", &body, &link).await?;
+            admin::notify_admins(
+                p,
+                &mut tx,
+                lang,
+                "mail-signup",
+                &[
+                    ("name", name.clone()),
+                    ("email", email.to_string()),
+                    ("issuer", claims.issuer.clone()),
+                ],
+                &link,
+            )
+            .await?;
             user
         }
     };
@@ -435,23 +529,29 @@ async fn oidc_account(p: &Accounts, claims: &crate::oidc::Claims) -> Result<User
     Ok(user)
 }
 
-/// The form that sets a password through a one-time link.
+/// The form that sets a password through a one-time link: `email` is the link's (or
+/// what was typed, for the first-admin setup), `name` what was typed.
 fn password_view(
     page: &Page,
     purpose: LinkPurpose,
-    token: &str,
     email: Option<&str>,
-    error: Option<String>,
+    name: Option<&str>,
+    error: Option<ShownProblem>,
 ) -> Result<Response, Problem> {
     page.render(
         "accounts/password.html",
         json!({
             "purpose": purpose.as_str(),
-            "token": token,
             "email": email,
+            "name": name,
             "error": error,
         }),
     )
+}
+
+/// The answer to a one-time link that was used or has expired.
+fn gone(page: &Page) -> Problem {
+    Problem::new(StatusCode::GONE, "link-expired", page.t("link-expired")).with_field("token")
 }
 
 /// The password form behind a one-time link (setup, invitation, reset) and its submission;
@@ -463,12 +563,8 @@ async fn link_page(
     token: &str,
 ) -> Result<Response, Problem> {
     match db::peek_link(p.db.pool(), purpose, token).await? {
-        Some(email) => password_view(page, purpose, token, Some(&email), None),
-        None => Err(Problem::new(
-            StatusCode::GONE,
-            "link-expired",
-            page.t("link-expired"),
-        )),
+        Some(email) => password_view(page, purpose, Some(&email), None, None),
+        None => Err(gone(page)),
     }
 }
 
@@ -498,15 +594,23 @@ async fn redeem(
     {
         Ok(user) => sign_in(&p, &user, purpose.as_str(), "/profile").await,
         Err(problem) if problem.status == 422 => {
-            let mut response = password_view(
+            let email = match purpose {
+                LinkPurpose::Setup => form.email.clone(),
+                LinkPurpose::Invite | LinkPurpose::Reset => {
+                    match db::peek_link(p.db.pool(), purpose, &token).await? {
+                        Some(email) => Some(email),
+                        None => return Err(gone(&page)),
+                    }
+                }
+            };
+            let response = password_view(
                 &page,
                 purpose,
-                &token,
-                form.email.as_deref(),
-                Some(problem.detail),
+                email.as_deref(),
+                form.name.as_deref(),
+                Some(page.shown(&problem)),
             )?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
+            Ok(with_status(response, problem.status))
         }
         Err(problem) => Err(problem),
     }
@@ -529,28 +633,46 @@ async fn forgot(
 ) -> Result<Response, Problem> {
     p.limits.address(client)?;
     p.limits.account("reset", &form.email)?;
-    match admin::request_password_reset(&p, &form.email).await {
+    match admin::request_password_reset_in(&p, &form.email, lang_of(&page)).await {
         Ok(()) => page.render(
             "accounts/forgot.html",
             json!({ "sent": true, "email": form.email }),
         ),
         Err(problem) if problem.status == 422 => {
-            let mut response = page.render(
+            let response = page.render(
                 "accounts/forgot.html",
-                json!({ "error": problem.detail, "email": form.email }),
+                json!({ "error": page.shown(&problem), "email": form.email }),
             )?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
+            Ok(with_status(response, problem.status))
         }
         Err(problem) => Err(problem),
     }
+}
+
+/// The token form as the profile shows it: what was typed, and the problem with it.
+#[derive(Debug, Default, Serialize)]
+struct TokenFormView {
+    name: String,
+    scope: String,
+    expires_in_days: String,
+    error: Option<ShownProblem>,
+}
+
+/// What the profile shows beside the person and their tokens.
+#[derive(Debug, Default)]
+struct ProfileShows {
+    /// A token just created, with its secret (this once).
+    new_token: Option<admin::NewToken>,
+    /// The token form was sent again (a reload): nothing was created this time.
+    already_done: bool,
+    form: TokenFormView,
 }
 
 async fn profile_view(
     p: &Accounts,
     page: &Page,
     identity: &Identity,
-    new_token: Option<admin::NewToken>,
+    shows: ProfileShows,
 ) -> Result<Response, Problem> {
     let tokens = db::tokens_of(p.db.pool(), &identity.user.id).await?;
     page.render(
@@ -559,7 +681,10 @@ async fn profile_view(
             "user": identity.user,
             "roles": identity.roles,
             "tokens": tokens,
-            "new_token": new_token,
+            "new_token": shows.new_token,
+            "already_done": shows.already_done,
+            "form": shows.form,
+            "form_key": mint_form_key(),
             "can_delegate": identity.is_admin(),
         }),
     )
@@ -570,7 +695,7 @@ async fn profile(
     page: Page,
     identity: Identity,
 ) -> Result<Response, Problem> {
-    profile_view(&p, &page, &identity, None).await
+    profile_view(&p, &page, &identity, ProfileShows::default()).await
 }
 
 #[derive(Deserialize)]
@@ -594,14 +719,51 @@ struct TokenForm {
     scope: Option<String>,
     /// Days until it expires; empty for the default (never, or 30 for delegate tokens).
     expires_in_days: Option<String>,
+    /// Minted with the page, so that sending the form twice creates one token.
+    form_key: Option<String>,
 }
 
+/// Creates a token from the profile's form. The secret is shown in this answer only
+/// (kept out of caches); the same form sent again creates nothing and says so.
 async fn new_token(
     State(p): State<Accounts>,
     page: Page,
     identity: Identity,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, Problem> {
+    let shows = match token_from(&p, &identity, &form).await {
+        Ok(Once::Done(token)) => ProfileShows {
+            new_token: Some(token),
+            ..Default::default()
+        },
+        Ok(Once::AlreadyDone) => ProfileShows {
+            already_done: true,
+            ..Default::default()
+        },
+        Err(problem) if fixable(&problem) => {
+            let shows = ProfileShows {
+                form: TokenFormView {
+                    name: form.name.clone(),
+                    scope: form.scope.clone().unwrap_or_default(),
+                    expires_in_days: form.expires_in_days.clone().unwrap_or_default(),
+                    error: Some(page.shown(&problem)),
+                },
+                ..Default::default()
+            };
+            let response = profile_view(&p, &page, &identity, shows).await?;
+            return Ok(with_status(response, problem.status));
+        }
+        Err(problem) => return Err(problem),
+    };
+    Ok(no_store(profile_view(&p, &page, &identity, shows).await?))
+}
+
+async fn token_from(
+    p: &Accounts,
+    identity: &Identity,
+    form: &TokenForm,
+) -> Result<Once<admin::NewToken>, Problem> {
+    let key = form_key(form.form_key.as_deref())?;
     let scope: TokenScope = form.scope.as_deref().unwrap_or("api").parse()?;
     let days = match form.expires_in_days.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -615,23 +777,20 @@ async fn new_token(
             )
         })?),
     };
-    let token = admin::create_token_for(
-        &p,
+    admin::create_token_once(
+        p,
         &identity.user,
         identity.is_admin(),
         &form.name,
         scope,
         days,
-        Actor::Web(&identity),
+        Actor::Web(identity),
+        FormKey {
+            user_id: &identity.user.id,
+            key,
+        },
     )
-    .await?;
-    let mut response = profile_view(&p, &page, &identity, Some(token)).await?;
-    // The secret is on this page only; keep it out of caches and history.
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    .await
 }
 
 async fn revoke_token(
@@ -648,21 +807,39 @@ struct Notice {
     done: Option<String>,
 }
 
+/// The invitation form as the people page shows it: what was typed, and the problem.
+#[derive(Debug, Default, Serialize)]
+struct InviteFormView {
+    email: String,
+    role: String,
+    error: Option<ShownProblem>,
+}
+
+/// What the people page shows beside the people.
+#[derive(Debug, Default)]
+struct UsersShows<'a> {
+    /// What was just done (`granted`, `revoked`, `invited`).
+    done: Option<&'a str>,
+    /// The invitation link to pass on, this once, when the server sends no mail.
+    link: Option<&'a str>,
+    /// The invitation form was sent again (a reload): nothing was done this time.
+    already_done: bool,
+    invite: InviteFormView,
+}
+
 /// The people page; after an invitation without mail, with the link to pass on.
-async fn users_view(
-    p: &Accounts,
-    page: &Page,
-    done: Option<&str>,
-    link: Option<&str>,
-) -> Result<Response, Problem> {
+async fn users_view(p: &Accounts, page: &Page, shows: UsersShows<'_>) -> Result<Response, Problem> {
     let people = admin::list_users(p).await?;
     page.render(
         "accounts/admin_users.html",
         json!({
             "people": people,
             "roles": p.platform.roles.all(),
-            "done": done,
-            "link": link,
+            "done": shows.done,
+            "link": shows.link,
+            "already_done": shows.already_done,
+            "invite": shows.invite,
+            "form_key": mint_form_key(),
             "mail_sends": p.mailer.sends(),
         }),
     )
@@ -673,7 +850,11 @@ async fn admin_users(
     page: Page,
     Query(q): Query<Notice>,
 ) -> Result<Response, Problem> {
-    users_view(&p, &page, q.done.as_deref(), None).await
+    let shows = UsersShows {
+        done: q.done.as_deref(),
+        ..Default::default()
+    };
+    users_view(&p, &page, shows).await
 }
 
 #[derive(Deserialize)]
@@ -706,31 +887,71 @@ async fn admin_revoke(
 struct InviteForm {
     email: String,
     role: Option<String>,
+    /// Minted with the page, so that sending the form twice invites once.
+    form_key: Option<String>,
 }
 
-/// Invites someone. Without mail the admin must pass the link on: it is shown once, in
-/// this answer (kept out of caches), never in a URL that browser history would keep.
+/// Invites someone, with the mail in the admin's page language. Without mail the admin
+/// must pass the link on: it is shown once, in this answer (kept out of caches), never in
+/// a URL that browser history would keep; the same form sent again does nothing and
+/// says so.
 async fn admin_invite(
     State(p): State<Accounts>,
     page: Page,
     identity: Identity,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, Problem> {
-    let roles = match form.role.as_deref() {
-        None | Some("") => vec![],
-        Some(r) => vec![p.role(r, "role")?],
-    };
-    let link = admin::invite(&p, &form.email, &roles, Actor::Web(&identity)).await?;
-    match link {
-        Some(link) if !p.mailer.sends() => {
-            let mut response = users_view(&p, &page, Some("invited"), Some(&link)).await?;
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_static("no-store"),
-            );
-            Ok(response)
+    let invited = async {
+        let key = form_key(form.form_key.as_deref())?;
+        let roles = match form.role.as_deref() {
+            None | Some("") => vec![],
+            Some(r) => vec![p.role(r, "role")?],
+        };
+        let key = FormKey {
+            user_id: &identity.user.id,
+            key,
+        };
+        admin::invite_once(
+            &p,
+            &form.email,
+            &roles,
+            Actor::Web(&identity),
+            lang_of(&page),
+            key,
+        )
+        .await
+    }
+    .await;
+    match invited {
+        Ok(Once::Done(Some(link))) if !p.mailer.sends() => {
+            let shows = UsersShows {
+                done: Some("invited"),
+                link: Some(&link),
+                ..Default::default()
+            };
+            Ok(no_store(users_view(&p, &page, shows).await?))
         }
-        _ => Ok(Redirect::to("/admin/users?done=invited").into_response()),
+        Ok(Once::Done(_)) => Ok(Redirect::to("/admin/users?done=invited").into_response()),
+        Ok(Once::AlreadyDone) => {
+            let shows = UsersShows {
+                already_done: true,
+                ..Default::default()
+            };
+            Ok(no_store(users_view(&p, &page, shows).await?))
+        }
+        Err(problem) if fixable(&problem) => {
+            let shows = UsersShows {
+                invite: InviteFormView {
+                    email: form.email.clone(),
+                    role: form.role.clone().unwrap_or_default(),
+                    error: Some(page.shown(&problem)),
+                },
+                ..Default::default()
+            };
+            let response = users_view(&p, &page, shows).await?;
+            Ok(with_status(response, problem.status))
+        }
+        Err(problem) => Err(problem),
     }
 }
 

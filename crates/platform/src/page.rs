@@ -6,6 +6,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use tutti_web::render::ShownProblem;
 use tutti_web::{Lang, PageCtx, Problem, Web};
 
 use crate::Platform;
@@ -29,6 +30,12 @@ impl Page {
     /// A message in the page's language, for text built in handlers.
     pub fn t(&self, key: &str) -> String {
         self.web.t(&self.ctx, key)
+    }
+
+    /// A problem as this page shows it (beside its field, or at the top of a form): in
+    /// the page's language when it has the words for it.
+    pub fn shown(&self, problem: &Problem) -> ShownProblem {
+        self.web.shown_problem(self.ctx.lang, problem)
     }
 }
 
@@ -85,10 +92,11 @@ pub(crate) async fn problem_page(
     let problem: Problem =
         serde_json::from_slice(&bytes).unwrap_or_else(|_| Problem::from_status(status));
     let ctx = ctx_for(p, lang, identity.as_ref(), here);
+    let shown = p.web.shown_problem(lang.code(), &problem);
     match p.web.render(
         &ctx,
         "error.html",
-        serde_json::json!({ "problem": problem }),
+        serde_json::json!({ "problem": problem, "shown": shown }),
     ) {
         Ok(html) => {
             let mut page = (status, html).into_response();

@@ -207,21 +207,172 @@ mod tests {
         assert_eq!(Lang::find("he").unwrap().dir(), "rtl");
     }
 
-    #[test]
-    fn every_english_message_has_a_hebrew_translation() {
-        let i18n = I18n::new();
-        for (code, source) in PLATFORM_MESSAGES.iter().filter(|(c, _)| *c == "en") {
-            let resource = FluentResource::try_new(source.to_string()).unwrap();
-            for entry in resource.entries() {
-                if let fluent_syntax::ast::Entry::Message(m) = entry {
-                    assert!(
-                        i18n.has("he", m.id.name),
-                        "{code}: {} has no Hebrew",
-                        m.id.name
-                    );
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    use fluent_syntax::ast;
+
+    /// Each message (and attribute) of a Fluent file, with the variables it uses.
+    fn messages_of(source: &str, what: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let resource = fluent_syntax::parser::parse(source)
+            .unwrap_or_else(|(_, errors)| panic!("{what} does not parse: {errors:?}"));
+        let mut messages = BTreeMap::new();
+        for entry in resource.body {
+            let (id, value, attributes) = match entry {
+                ast::Entry::Message(m) => (m.id.name.to_string(), m.value, m.attributes),
+                ast::Entry::Term(t) => (format!("-{}", t.id.name), Some(t.value), t.attributes),
+                _ => continue,
+            };
+            let mut vars = BTreeSet::new();
+            if let Some(value) = &value {
+                pattern_vars(value, &mut vars);
+            }
+            for attribute in &attributes {
+                let mut attr_vars = BTreeSet::new();
+                pattern_vars(&attribute.value, &mut attr_vars);
+                messages.insert(format!("{id}.{}", attribute.id.name), attr_vars);
+            }
+            assert!(
+                messages.insert(id.clone(), vars).is_none(),
+                "{what}: {id} is defined twice"
+            );
+        }
+        messages
+    }
+
+    fn pattern_vars(pattern: &ast::Pattern<&str>, vars: &mut BTreeSet<String>) {
+        for element in &pattern.elements {
+            if let ast::PatternElement::Placeable { expression } = element {
+                expression_vars(expression, vars);
+            }
+        }
+    }
+
+    fn expression_vars(expression: &ast::Expression<&str>, vars: &mut BTreeSet<String>) {
+        match expression {
+            ast::Expression::Select { selector, variants } => {
+                inline_vars(selector, vars);
+                for variant in variants {
+                    pattern_vars(&variant.value, vars);
+                }
+            }
+            ast::Expression::Inline(inline) => inline_vars(inline, vars),
+        }
+    }
+
+    fn inline_vars(inline: &ast::InlineExpression<&str>, vars: &mut BTreeSet<String>) {
+        match inline {
+            ast::InlineExpression::VariableReference { id } => {
+                vars.insert(id.name.to_string());
+            }
+            ast::InlineExpression::FunctionReference { arguments, .. } => {
+                for arg in &arguments.positional {
+                    inline_vars(arg, vars);
+                }
+                for arg in &arguments.named {
+                    inline_vars(&arg.value, vars);
+                }
+            }
+            ast::InlineExpression::TermReference {
+                arguments: Some(arguments),
+                ..
+            } => {
+                for arg in &arguments.positional {
+                    inline_vars(arg, vars);
+                }
+                for arg in &arguments.named {
+                    inline_vars(&arg.value, vars);
+                }
+            }
+            ast::InlineExpression::Placeable { expression } => expression_vars(expression, vars),
+            _ => {}
+        }
+    }
+
+    /// Every crate's `locales/<lang>/<file>.ftl`, by crate and file name, then language.
+    fn locale_files() -> BTreeMap<(String, String), BTreeMap<&'static str, String>> {
+        let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let mut files: BTreeMap<(String, String), BTreeMap<&'static str, String>> = BTreeMap::new();
+        for krate in std::fs::read_dir(crates).unwrap() {
+            let krate = krate.unwrap().path();
+            let locales = krate.join("locales");
+            if !locales.is_dir() {
+                continue;
+            }
+            let name = krate.file_name().unwrap().to_string_lossy().to_string();
+            for dir in std::fs::read_dir(&locales).unwrap() {
+                let dir = dir.unwrap().path();
+                let code = dir.file_name().unwrap().to_string_lossy().to_string();
+                let lang = Lang::find(&code)
+                    .unwrap_or_else(|| panic!("{}: {code} is not a shipped language", name));
+                for file in std::fs::read_dir(&dir).unwrap() {
+                    let file = file.unwrap().path();
+                    if file.extension().is_some_and(|e| e == "ftl") {
+                        let file_name = file.file_name().unwrap().to_string_lossy().to_string();
+                        files
+                            .entry((name.clone(), file_name))
+                            .or_default()
+                            .insert(lang.code(), std::fs::read_to_string(&file).unwrap());
+                    }
                 }
             }
         }
+        files
+    }
+
+    #[test]
+    fn every_crate_has_every_message_in_every_language_with_the_same_variables() {
+        let files = locale_files();
+        assert!(
+            files.keys().any(|(krate, _)| krate == "accounts"),
+            "the studios' files are found too: {:?}",
+            files.keys()
+        );
+        let mut wrong = Vec::new();
+        for ((krate, file), by_lang) in &files {
+            let reference = LANGUAGES[0].code;
+            let Some(source) = by_lang.get(reference) else {
+                wrong.push(format!("{krate}/locales/{reference}/{file} is missing"));
+                continue;
+            };
+            let expected = messages_of(source, &format!("{krate}/{reference}/{file}"));
+            for lang in &LANGUAGES[1..] {
+                let Some(source) = by_lang.get(lang.code) else {
+                    wrong.push(format!("{krate}/locales/{}/{file} is missing", lang.code));
+                    continue;
+                };
+                let what = format!("{krate}/locales/{}/{file}", lang.code);
+                let found = messages_of(source, &what);
+                for (id, vars) in &expected {
+                    match found.get(id) {
+                        None => wrong.push(format!("{what}: {id} is missing")),
+                        Some(theirs) if theirs != vars => wrong.push(format!(
+                            "{what}: {id} uses {theirs:?}, the {reference} one {vars:?}"
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                for id in found.keys().filter(|id| !expected.contains_key(*id)) {
+                    wrong.push(format!("{what}: {id} is not in the {reference} file"));
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "translations differ:\n{}",
+            wrong.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_variables_of_a_message_are_found_wherever_they_are() {
+        let found = messages_of(
+            "a = { $x } and { $y ->\n    [one] { $z }\n   *[other] { NUMBER($n) }\n}\n    .title = { $t }\n",
+            "sample",
+        );
+        let vars = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(found["a"], vars(&["n", "x", "y", "z"]));
+        assert_eq!(found["a.title"], vars(&["t"]));
     }
 
     #[test]

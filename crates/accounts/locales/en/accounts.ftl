@@ -27,7 +27,9 @@ no-roles = No roles yet. An administrator can grant you one.
 change-name = Change your name
 save = Save
 tokens-title = API tokens
-tokens-lead = Tokens let scripts use the API as you. Send one as "Authorization: Bearer <token>". Revoke any you no longer use.
+tokens-lead = Tokens let scripts use the API as you. Send one as { $sample }. Revoke any you no longer use.
+token-already-created = This form was sent before: the token was created then, and its secret was shown only that once. If you did not copy it, revoke the token and create a new one.
+token-see-list = See your tokens
 token-created = Your new token "{ $name }". Copy it now: it will not be shown again.
 copy = Copy
 copied = Copied
@@ -35,6 +37,8 @@ token-name = Token name
 token-scope = Scope
 scope-api = Act as me
 scope-delegate = Delegate: act on behalf of other users (trusted systems only)
+scope-label-api = Act as me
+scope-label-delegate = Delegate
 create-token = Create token
 last-used = Last used
 token-expires = Expires
@@ -61,6 +65,8 @@ invite-lead-mail = They receive an email with a link to choose their password.
 invite-lead-nomail = This server does not send email: you will get a link to pass on.
 no-role = No role
 invite = Invite
+invite-already-made = This form was sent before: the invitation was made then, and its link is not shown again here. Outgoing mail lists the message, with its link while it waits.
+invite-see-outbox = Open outgoing mail
 outbox-lead-mail = Every message the server sent or is about to send.
 outbox-lead-nomail = This server has no SMTP server configured, so messages are held here. Pass the links on, then mark them done: a link is shown only while its message waits.
 outbox-caption = Outgoing messages, newest first
@@ -75,3 +81,81 @@ mail-failed = Failed
 mail-lapsed = Link used or expired
 mark-passed-on = Mark passed on
 no-mail = No messages.
+
+# Mail. The body's last line ends the message.
+mail-invite-subject = You are invited to Tutti
+mail-invite-body =
+    { $inviter } invited you to Tutti.
+
+    Open this link within 7 days to choose your password:
+    { $link }
+mail-reset-subject = Reset your Tutti password
+mail-reset-body =
+    Someone asked to reset the Tutti password of { $email }.
+
+    Open this link within an hour to choose a new password:
+    { $link }
+
+    If it was not you, ignore this message.
+mail-signup-subject = New account on Tutti
+mail-signup-body =
+    { $name } <{ $email }> created an account by signing in through { $issuer }.
+
+    Grant them roles at { $link }
+
+# The audit log: what each action is called, and its detail worded from its values.
+audit-command-line = Command line
+audit-action-sign-in-failed = Sign-in failed
+audit-detail-sign-in-failed = with { $method }, from { $address }
+audit-action-signed-in = Signed in
+audit-detail-signed-in = with { $method }
+audit-method-password = a password
+audit-method-openid-connect = the identity provider
+audit-method-setup = the setup link
+audit-method-invite = an invitation link
+audit-method-reset = a password reset link
+audit-action-user-created = Account created
+audit-detail-user-created = { $email }
+audit-detail-user-created-openid-connect = { $email }, signed up through { $issuer }
+audit-action-setup-link-made = Setup link made
+audit-detail-setup-link-made = The earlier one was revoked.
+audit-action-setup-link-used = Setup link used
+audit-action-invite-link-used = Invitation accepted
+audit-action-reset-link-used = Password reset
+audit-action-invited = Invited
+audit-detail-invited = { $email }
+audit-action-role-granted = Role granted
+audit-detail-role-granted = { $role } to { $email }
+audit-action-role-revoked = Role revoked
+audit-detail-role-revoked = { $role } from { $email }
+audit-action-token-created = Token created
+audit-detail-token-created = { $name } for { $email }, scope: { $scope }
+audit-detail-token-created-expiring = { $name } for { $email }, scope: { $scope }, expires in { $days } days
+audit-action-token-revoked = Token revoked
+audit-detail-token-revoked = Token { $token }
+audit-action-delegated-request = Request on someone's behalf
+audit-detail-delegated-request = { $request }
+
+# Problems as pages in other languages word them; English pages show the server's own
+# words, which often name the value at fault.
+problem-link-expired = This link was already used or has expired. Ask for a new one.
+problem-last-admin = This is the last administrator. Make someone else an administrator first.
+problem-account-exists = An account with this email already exists.
+problem-already-set-up = This server already has an administrator. Sign in instead.
+problem-invalid-field-email = Write an email address such as name@example.org.
+problem-invalid-field-password = The password must have at least 10 characters and at most 512; a few words in a row make a good one.
+problem-invalid-field-name = Write a name on one line: not empty, not too long, and without invisible characters.
+problem-invalid-field-expires_in_days = Write a number of days from 1 to 3650, or leave it empty.
+problem-invalid-field-scope = Choose one of the scopes listed.
+problem-invalid-field-role = Choose one of the roles listed.
+problem-invalid-field-roles = Choose roles from the ones listed.
+problem-invalid-field-lang = Choose one of the languages listed.
+problem-invalid-field-form_key = This form is out of date or incomplete. Check what it says and send it again.
+problem-forbidden-scope = Only administrators may create delegate tokens.
+problem-invalid-token = This API token is unknown, was revoked or has expired. Create a new one on your profile page.
+problem-sign-in-elsewhere = This sign-in was not started in this browser, or took longer than 10 minutes. Start it again from the sign-in page.
+problem-sign-in-expired = This sign-in was already used or took too long. Start it again from the sign-in page.
+problem-sign-in-refused = The sign-in provider refused the sign-in.
+problem-wrong-issuer = This answer does not come from the configured sign-in provider. Start the sign-in again.
+problem-identity-provider-unreachable = Could not reach the sign-in provider. Try again in a minute, or sign in with a password.
+problem-identity-provider-refused = The sign-in provider did not confirm who you are. Try again.

@@ -27,7 +27,9 @@ no-roles = עדיין אין תפקידים. מנהל יכול להעניק לך
 change-name = שינוי השם
 save = שמירה
 tokens-title = אסימוני API
-tokens-lead = אסימונים מאפשרים לסקריפטים להשתמש ב־API בשמך. שלחו אותם ככותרת "Authorization: Bearer <token>". בטלו אסימונים שאינכם צריכים.
+tokens-lead = אסימונים מאפשרים לסקריפטים להשתמש ב־API בשמך. שלחו אותם ככותרת { $sample }. בטלו אסימונים שאינכם צריכים.
+token-already-created = הטופס הזה כבר נשלח: האסימון נוצר אז, והסוד שלו הוצג רק באותה פעם. אם לא העתקתם אותו, בטלו את האסימון וצרו חדש.
+token-see-list = לרשימת האסימונים
 token-created = האסימון החדש "{ $name }". העתיקו אותו עכשיו: הוא לא יוצג שוב.
 copy = העתקה
 copied = הועתק
@@ -35,6 +37,8 @@ token-name = שם האסימון
 token-scope = היקף
 scope-api = פעולה בשמי
 scope-delegate = האצלה: פעולה בשם משתמשים אחרים (למערכות מהימנות בלבד)
+scope-label-api = פעולה בשמי
+scope-label-delegate = האצלה
 create-token = יצירת אסימון
 last-used = שימוש אחרון
 token-expires = תוקף עד
@@ -61,6 +65,8 @@ invite-lead-mail = הוא יקבל דוא״ל עם קישור לבחירת סי�
 invite-lead-nomail = השרת הזה לא שולח דוא״ל: תקבלו קישור להעביר.
 no-role = ללא תפקיד
 invite = הזמנה
+invite-already-made = הטופס הזה כבר נשלח: ההזמנה נוצרה אז, והקישור שלה לא יוצג כאן שוב. ההודעה מופיעה בדואר היוצא, עם הקישור כל עוד היא ממתינה.
+invite-see-outbox = לדואר היוצא
 outbox-lead-mail = כל הודעה שהשרת שלח או עומד לשלוח.
 outbox-lead-nomail = לשרת הזה לא הוגדר שרת SMTP, ולכן ההודעות ממתינות כאן. העבירו את הקישורים וסמנו אותן כטופלו: קישור מוצג רק כל עוד ההודעה שלו ממתינה.
 outbox-caption = הודעות יוצאות, החדשות קודם
@@ -75,3 +81,81 @@ mail-failed = נכשלה
 mail-lapsed = הקישור שומש או שפג תוקפו
 mark-passed-on = סימון כהועברה
 no-mail = אין הודעות.
+
+# Mail. The body's last line ends the message.
+mail-invite-subject = הוזמנת לטוטי
+mail-invite-body =
+    קיבלת הזמנה לטוטי מ־{ $inviter }.
+
+    פתחו את הקישור הזה בתוך 7 ימים כדי לבחור סיסמה:
+    { $link }
+mail-reset-subject = איפוס הסיסמה שלך בטוטי
+mail-reset-body =
+    התקבלה בקשה לאפס את סיסמת טוטי של { $email }.
+
+    פתחו את הקישור הזה בתוך שעה כדי לבחור סיסמה חדשה:
+    { $link }
+
+    אם לא אתם ביקשתם, התעלמו מההודעה הזו.
+mail-signup-subject = חשבון חדש בטוטי
+mail-signup-body =
+    נוצר חשבון עבור { $name } <{ $email }> בכניסה דרך { $issuer }.
+
+    להענקת תפקידים: { $link }
+
+# The audit log: what each action is called, and its detail worded from its values.
+audit-command-line = שורת הפקודה
+audit-action-sign-in-failed = כניסה שנכשלה
+audit-detail-sign-in-failed = באמצעות { $method }, מהכתובת { $address }
+audit-action-signed-in = כניסה
+audit-detail-signed-in = באמצעות { $method }
+audit-method-password = סיסמה
+audit-method-openid-connect = ספק הזהות
+audit-method-setup = קישור ההקמה
+audit-method-invite = קישור הזמנה
+audit-method-reset = קישור לאיפוס סיסמה
+audit-action-user-created = יצירת חשבון
+audit-detail-user-created = { $email }
+audit-detail-user-created-openid-connect = { $email }, נרשם דרך { $issuer }
+audit-action-setup-link-made = יצירת קישור הקמה
+audit-detail-setup-link-made = הקישור הקודם בוטל.
+audit-action-setup-link-used = שימוש בקישור ההקמה
+audit-action-invite-link-used = קבלת הזמנה
+audit-action-reset-link-used = איפוס סיסמה
+audit-action-invited = הזמנה
+audit-detail-invited = { $email }
+audit-action-role-granted = הענקת תפקיד
+audit-detail-role-granted = { $role } ל־{ $email }
+audit-action-role-revoked = ביטול תפקיד
+audit-detail-role-revoked = { $role } מ־{ $email }
+audit-action-token-created = יצירת אסימון
+audit-detail-token-created = { $name } עבור { $email }, היקף: { $scope }
+audit-detail-token-created-expiring = { $name } עבור { $email }, היקף: { $scope }, בתוקף { $days } ימים
+audit-action-token-revoked = ביטול אסימון
+audit-detail-token-revoked = אסימון { $token }
+audit-action-delegated-request = בקשה בשם אדם אחר
+audit-detail-delegated-request = { $request }
+
+# Problems as pages in other languages word them; English pages show the server's own
+# words, which often name the value at fault.
+problem-link-expired = הקישור הזה כבר שומש או שפג תוקפו. בקשו קישור חדש.
+problem-last-admin = זה המנהל האחרון. הפכו מישהו אחר למנהל קודם.
+problem-account-exists = כבר יש חשבון עם הדוא״ל הזה.
+problem-already-set-up = לשרת הזה כבר יש מנהל. היכנסו במקום זאת.
+problem-invalid-field-email = יש להזין כתובת דוא״ל תקינה, עם @ ושם מתחם.
+problem-invalid-field-password = הסיסמה צריכה להכיל לפחות 10 תווים ולא יותר מ־512; כמה מילים ברצף הן סיסמה טובה.
+problem-invalid-field-name = יש להזין שם בשורה אחת: לא ריק, לא ארוך מדי, ובלי תווים בלתי נראים.
+problem-invalid-field-expires_in_days = יש להזין מספר ימים בין 1 ל־3650, או להשאיר ריק.
+problem-invalid-field-scope = יש לבחור אחד מההיקפים שברשימה.
+problem-invalid-field-role = יש לבחור אחד מהתפקידים שברשימה.
+problem-invalid-field-roles = יש לבחור תפקידים מתוך הרשימה.
+problem-invalid-field-lang = יש לבחור אחת מהשפות שברשימה.
+problem-invalid-field-form_key = הטופס הזה ישן או חסר. בדקו את מה שכתוב בו ושלחו אותו שוב.
+problem-forbidden-scope = רק מנהלים יכולים ליצור אסימוני האצלה.
+problem-invalid-token = אסימון ה־API הזה לא מוכר, בוטל או שפג תוקפו. צרו חדש בדף הפרופיל.
+problem-sign-in-elsewhere = הכניסה הזו לא התחילה בדפדפן הזה, או שנמשכה יותר מ־10 דקות. התחילו אותה שוב מדף הכניסה.
+problem-sign-in-expired = הכניסה הזו כבר שומשה או שנמשכה זמן רב מדי. התחילו אותה שוב מדף הכניסה.
+problem-sign-in-refused = ספק הזהות סירב לכניסה.
+problem-wrong-issuer = התשובה הזו לא הגיעה מספק הזהות שהוגדר. התחילו את הכניסה שוב.
+problem-identity-provider-unreachable = לא ניתן להגיע לספק הזהות. נסו שוב בעוד דקה, או היכנסו עם סיסמה.
+problem-identity-provider-refused = ספק הזהות לא אישר מי אתם. נסו שוב.

@@ -32,7 +32,7 @@ role-admin = Administrator
 created = Created
 actions = Actions
 design-title = Design system
-design-lead = Every part pages are built from, in this server's languages and colour schemes. Studios use these classes from tutti.css rather than styles of their own.
+design-lead = Every part pages are built from, in this server's languages and colour schemes. Studios use these classes from { $stylesheet } rather than styles of their own.
 design-type = Type scale
 design-sample = Voices and music, together
 design-code-sample = job 01JDQ7Z3K8M2V4X6B9N0P1R2S3
@@ -103,3 +103,18 @@ error-502 = Something went wrong on our side
 error-502-lead = A service this server relies on didn't answer properly. Try again in a moment.
 error-503 = The server is busy
 error-503-lead = Please try again in a moment.
+
+# The platform's entries in the audit log.
+audit-action-job-retried = Job retried
+audit-detail-job-retried = Job { $job }
+audit-action-selftest-queued = Self-test queued
+audit-detail-selftest-queued = { $count } jobs of { $sleep_ms } ms
+
+# Problems as pages in other languages word them (see the web crate's file).
+problem-forbidden-csrf = The form was stale or came from elsewhere. Reload the page and try again.
+problem-forbidden-Origin = Requests that change something must come from this site.
+problem-not-found-id = Nothing with that id is here (any more).
+problem-invalid-field-status = Choose one of the statuses listed.
+problem-invalid-field-count = Queue between 1 and 1000 self-test jobs.
+problem-invalid-field-sleep_ms = A self-test job may wait at most 60000 ms.
+problem-invalid-field-limit = List between 1 and 1000 entries.

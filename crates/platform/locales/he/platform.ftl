@@ -32,7 +32,7 @@ role-admin = מנהל
 created = נוצר
 actions = פעולות
 design-title = מערכת העיצוב
-design-lead = כל החלקים שמהם בנויים הדפים, בשפות ובערכות הצבעים של השרת. הסטודיואים משתמשים במחלקות האלה מתוך tutti.css ולא בסגנונות משלהם.
+design-lead = כל החלקים שמהם בנויים הדפים, בשפות ובערכות הצבעים של השרת. הסטודיואים משתמשים במחלקות האלה מתוך { $stylesheet } ולא בסגנונות משלהם.
 design-type = סולם גופנים
 design-sample = קולות ומוזיקה, יחד
 design-code-sample = job 01JDQ7Z3K8M2V4X6B9N0P1R2S3
@@ -103,3 +103,18 @@ error-502 = משהו השתבש אצלנו
 error-502-lead = שירות שהשרת הזה נשען עליו לא ענה כראוי. כדאי לנסות שוב בעוד רגע.
 error-503 = השרת עמוס
 error-503-lead = כדאי לנסות שוב בעוד רגע.
+
+# The platform's entries in the audit log.
+audit-action-job-retried = ניסיון חוזר של משימה
+audit-detail-job-retried = משימה { $job }
+audit-action-selftest-queued = בדיקת עובדים
+audit-detail-selftest-queued = { $count } משימות של { $sleep_ms } מילישניות
+
+# Problems as pages in other languages word them (see the web crate's file).
+problem-forbidden-csrf = הטופס כבר לא היה בתוקף או שהגיע ממקום אחר. רעננו את הדף ונסו שוב.
+problem-forbidden-Origin = בקשות שמשנות משהו צריכות להגיע מהאתר הזה.
+problem-not-found-id = אין כאן (עוד) דבר עם המזהה הזה.
+problem-invalid-field-status = יש לבחור אחד מהמצבים שברשימה.
+problem-invalid-field-count = אפשר להכניס לתור בין 1 ל־1000 משימות בדיקה.
+problem-invalid-field-sleep_ms = משימת בדיקה יכולה להמתין לכל היותר 60000 מילישניות.
+problem-invalid-field-limit = אפשר להציג בין 1 ל־1000 רשומות.
