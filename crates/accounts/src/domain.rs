@@ -17,7 +17,8 @@ impl Email {
         // The local part takes RFC 5322's atom characters (no slashes, quotes or
         // invisible characters); the domain takes letters of any script, digits and
         // hyphens in dot-separated labels.
-        let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-=?^_`{|}~.".contains(c);
+        // RFC 5322 atext, and dots between atoms.
+        let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
         let label_ok = |l: &str| {
             !l.is_empty()
                 && l.len() <= 63

@@ -41,6 +41,7 @@ pub struct Me {
 }
 
 #[utoipa::path(get, path = "/me", tag = "accounts",
+    summary = "Who is asking: the signed-in person, their roles, and whom a delegate acts for",
     responses((status = 200, body = Me), (status = 401, body = Problem)))]
 async fn me(identity: Identity) -> Json<Me> {
     Json(me_of(&identity))
@@ -61,10 +62,16 @@ fn me_of(identity: &Identity) -> Me {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateMe {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$"
+    )]
     pub name: String,
 }
 
 #[utoipa::path(patch, path = "/me", tag = "accounts", request_body = UpdateMe,
+    summary = "Change your display name",
     responses((status = 200, body = Me), (status = 401, body = Problem), (status = 422, body = Problem)))]
 async fn update_me(
     State(p): State<Accounts>,
@@ -78,6 +85,7 @@ async fn update_me(
 }
 
 #[utoipa::path(get, path = "/me/tokens", tag = "accounts",
+    summary = "Your API tokens (never their secrets)",
     responses((status = 200, body = Vec<ApiToken>), (status = 401, body = Problem)))]
 async fn list_tokens(
     State(p): State<Accounts>,
@@ -88,17 +96,24 @@ async fn list_tokens(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateToken {
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$"
+    )]
     pub name: String,
     #[serde(default)]
     pub scope: Option<TokenScope>,
     /// Days until the token stops working (1 to 3650). Without it, `api` tokens never
     /// expire and `delegate` tokens expire after 30 days.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }
 
 /// Creates a token; a delegate token acting for someone may not (403).
 #[utoipa::path(post, path = "/me/tokens", tag = "accounts", request_body = CreateToken,
+    summary = "Create an API token; its secret is in this answer only",
     responses((status = 201, body = NewToken), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_token(
     State(p): State<Accounts>,
@@ -121,6 +136,7 @@ async fn create_token(
 
 /// Revokes a token; a delegate token acting for someone may not (403).
 #[utoipa::path(delete, path = "/me/tokens/{id}", tag = "accounts",
+    summary = "Revoke one of your API tokens",
     params(("id" = String, Path, description = "token id")),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn revoke_token(
@@ -133,12 +149,14 @@ async fn revoke_token(
 }
 
 #[utoipa::path(get, path = "/admin/users", tag = "admin",
+    summary = "Everyone with an account or a role waiting for sign-up",
     responses((status = 200, body = Vec<UserSummary>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn list_users(State(p): State<Accounts>) -> Result<Json<Vec<UserSummary>>, Problem> {
     Ok(Json(admin::list_users(&p).await?))
 }
 
 #[utoipa::path(put, path = "/admin/users/{email}/roles/{role}", tag = "admin",
+    summary = "Grant a role to an email (the person need not have signed up yet)",
     params(("email" = String, Path), ("role" = String, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn grant_role(
@@ -152,6 +170,7 @@ async fn grant_role(
 }
 
 #[utoipa::path(delete, path = "/admin/users/{email}/roles/{role}", tag = "admin",
+    summary = "Revoke a role (the last administrator keeps theirs)",
     params(("email" = String, Path), ("role" = String, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 async fn revoke_role(
@@ -166,7 +185,9 @@ async fn revoke_role(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Invitation {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    /// Roles the person gets from their first sign-in, each at most once.
     #[serde(default)]
     pub roles: Vec<Role>,
 }
@@ -180,6 +201,7 @@ pub struct Invited {
 }
 
 #[utoipa::path(post, path = "/admin/invitations", tag = "admin", request_body = Invitation,
+    summary = "Invite someone by email, with roles from their first sign-in",
     responses((status = 201, body = Invited), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn invite(
     State(p): State<Accounts>,
@@ -197,16 +219,36 @@ async fn invite(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxFilter {
-    /// queued, sent, held, passed-on or failed
+    /// queued, sent, held, passed-on, failed or lapsed (all when absent)
+    #[param(pattern = "^(queued|sent|held|passed-on|failed|lapsed|all)?$")]
     pub status: Option<String>,
 }
 
 #[utoipa::path(get, path = "/admin/outbox", tag = "admin", params(OutboxFilter),
+    summary = "Outgoing mail: messages waiting, sent, held for an admin, or failed",
     responses((status = 200, body = Vec<OutboxMessage>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn outbox(
     State(p): State<Accounts>,
     Query(q): Query<OutboxFilter>,
 ) -> Result<Json<Vec<OutboxMessage>>, Problem> {
-    Ok(Json(p.mailer.list(q.status.as_deref(), 200).await?))
+    let status = match q.status.as_deref() {
+        None | Some("" | "all") => None,
+        Some(s) if OUTBOX_STATUSES.contains(&s) => Some(s),
+        Some(s) => {
+            return Err(Problem::invalid(
+                "status",
+                format!(
+                    "{:?} is not a message status; use one of {}.",
+                    s.chars().take(40).collect::<String>(),
+                    OUTBOX_STATUSES.join(", ")
+                ),
+            ));
+        }
+    };
+    Ok(Json(p.mailer.list(status, 200).await?))
 }
+
+/// The states an outbox message moves through, as the filter takes them.
+const OUTBOX_STATUSES: [&str; 6] = ["queued", "sent", "held", "passed-on", "failed", "lapsed"];

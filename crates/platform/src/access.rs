@@ -293,12 +293,19 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         limit: BodyLimit,
         routes: UtoipaMethodRouter<S>,
     ) -> Self {
-        let (schemas, paths, method_router) = routes;
+        let (schemas, mut paths, method_router) = routes;
+        // Prefixed here rather than nested: utoipa's nesting replaces a path's whole entry,
+        // so operations on one path declared in two calls (tus: HEAD and PATCH) would lose
+        // all but the last from the document. Merging keeps each operation.
+        paths.paths = std::mem::take(&mut paths.paths)
+            .into_iter()
+            .map(|(path, item)| (format!("/api/v1{path}"), item))
+            .collect();
         for (path, item) in &paths.paths {
             for method in methods_of(item) {
                 self.decls.push(RouteDecl {
                     method,
-                    path: format!("/api/v1{path}"),
+                    path: path.clone(),
                     access: access.clone(),
                     page: false,
                     body_limit: limit,
@@ -306,8 +313,9 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
             }
         }
         let guarded = with_limit(guard(method_router, access), limit);
-        let nested = OpenApiRouter::new().routes((schemas, paths, guarded));
-        self.api = self.api.nest("/api/v1", nested);
+        self.api = self
+            .api
+            .merge(OpenApiRouter::new().routes((schemas, paths, guarded)));
         self
     }
 

@@ -103,10 +103,13 @@ async fn design(page: Page) -> Result<Response, Problem> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobFilter {
-    /// queued, running, done or failed
+    /// queued, running, done or failed (all when absent)
+    #[param(pattern = "^(queued|running|done|failed|all)?$")]
     pub status: Option<String>,
     /// How many jobs to list, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -143,7 +146,7 @@ async fn job_list(
         .collect();
     Ok(JobList {
         counts,
-        jobs: p.queue.list(status, limit.clamp(1, 1000)).await?,
+        jobs: p.queue.list(status, limit).await?,
     })
 }
 
@@ -155,9 +158,8 @@ async fn list_jobs(
     Query(filter): Query<JobFilter>,
 ) -> Result<Json<JobList>, Problem> {
     let status = parse_status(filter.status.as_deref())?;
-    Ok(Json(
-        job_list(&p, status, filter.limit.unwrap_or(100)).await?,
-    ))
+    let limit = list_limit(filter.limit, 100)?;
+    Ok(Json(job_list(&p, status, limit).await?))
 }
 
 /// Queues a failed job again and records who did it: both or neither.
@@ -169,7 +171,8 @@ async fn retry(p: &Platform, identity: &Identity, id: &str) -> Result<(), Platfo
             "There is no failed job with that id.",
         ));
     }
-    audit::record(&mut *tx, identity.audit("job-retried", id.to_string())).await?;
+    let entry = identity.audit("job-retried", id.to_string()).arg("job", id);
+    audit::record(&mut *tx, entry).await?;
     tx.commit().await.map_err(tutti_store::StoreError::from)?;
     p.queue.notify();
     Ok(())
@@ -192,9 +195,11 @@ async fn retry_job(
 #[serde(deny_unknown_fields)]
 pub struct SelfTestRequest {
     /// How many self-test jobs to queue (1 to 1000).
+    #[schema(minimum = 1, maximum = 1000)]
     pub count: i64,
     /// How long each job waits before completing, in milliseconds (0 to 60000).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 60000)]
     pub sleep_ms: u64,
 }
 
@@ -230,7 +235,10 @@ async fn queue_selftest(
     }
     audit::record(
         &mut *tx,
-        identity.audit("selftest-queued", format!("{count} jobs of {sleep_ms} ms")),
+        identity
+            .audit("selftest-queued", format!("{count} jobs of {sleep_ms} ms"))
+            .arg("count", count)
+            .arg("sleep_ms", sleep_ms),
     )
     .await?;
     tx.commit().await.map_err(tutti_store::StoreError::from)?;
@@ -251,9 +259,27 @@ async fn selftest(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Limit {
     /// How many entries to list, 1 to 1000 (default 200).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+}
+
+/// The most entries one list operation returns.
+pub const MAX_LIST: i64 = 1000;
+
+/// A list's `limit` parameter: `default` when absent, refused outside 1 to [`MAX_LIST`]
+/// (the document states that range, so the server keeps to it instead of clamping).
+pub fn list_limit(raw: Option<i64>, default: i64) -> Result<i64, PlatformError> {
+    match raw {
+        None => Ok(default),
+        Some(n) if (1..=MAX_LIST).contains(&n) => Ok(n),
+        Some(n) => Err(PlatformError::invalid(
+            "limit",
+            format!("{n} is out of range; list between 1 and {MAX_LIST} entries."),
+        )),
+    }
 }
 
 #[utoipa::path(get, path = "/admin/audit", tag = "admin", params(Limit),
@@ -263,9 +289,8 @@ async fn audit_log(
     State(p): State<Platform>,
     Query(q): Query<Limit>,
 ) -> Result<Json<Vec<AuditEntry>>, Problem> {
-    Ok(Json(
-        audit::newest(p.db.pool(), q.limit.unwrap_or(200)).await?,
-    ))
+    let limit = list_limit(q.limit, 200)?;
+    Ok(Json(audit::newest(p.db.pool(), limit).await?))
 }
 
 #[derive(Deserialize)]

@@ -18,6 +18,7 @@ pub mod core;
 pub mod error;
 pub mod identity;
 pub mod limits;
+pub mod openapi;
 pub mod page;
 pub mod security;
 pub mod studio;

@@ -57,8 +57,9 @@ impl Mounted {
 
 /// A studio: one crate's contribution to the server. Everything but [`Studio::mount`] is
 /// static, so the server can build the renderer and migrate before any state exists.
-/// A studio's settings reach it through its constructor, from its own section of the
-/// server settings.
+/// A studio's settings reach it through its constructor: the server's list reads its
+/// section, `[studios.<name>]`, into the studio's own settings type (defaults filled in,
+/// unknown keys refused), and [`Studio::settings`] shows them back.
 pub trait Studio: Send + Sync {
     /// A short lower-case name: a prefix for its templates, jobs and log lines.
     fn name(&self) -> &'static str;
@@ -102,6 +103,13 @@ pub trait Studio: Send + Sync {
     /// `/invite/{token}`): the request log writes that segment as `REDACTED`.
     fn secret_paths(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// The settings it runs with, defaults filled in, as its `[studios.<name>]` section
+    /// would spell them: `tutti config` prints them, and a section given for a studio
+    /// that has none is refused as misspelt.
+    fn settings(&self) -> Option<serde_json::Value> {
+        None
     }
 
     /// Builds its state on the platform's and returns its routes and jobs.

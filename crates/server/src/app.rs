@@ -33,11 +33,35 @@ use crate::serve::Bound;
 use crate::{health, metrics};
 
 /// The studios this server runs, each with its section of the settings. Adding a studio
-/// is one line here (and its crate in `Cargo.toml`).
-pub fn studios(settings: &Settings) -> Vec<Box<dyn Studio>> {
-    vec![Box::new(AccountsStudio {
+/// is one line here (and its crate in `Cargo.toml`); a studio with settings of its own
+/// reads them with `settings.studio::<ItsSettings>("name")?`.
+pub fn studios(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Studio>>> {
+    Ok(vec![Box::new(AccountsStudio {
         settings: accounts_settings(settings),
-    })]
+    })])
+}
+
+/// `settings` with every studio's section as the studio runs with it (defaults filled
+/// in), for `tutti config`.
+pub fn effective_settings(settings: &Settings) -> anyhow::Result<Settings> {
+    let studios = studios(settings)?;
+    let mut effective = settings.clone();
+    check_studio_sections(settings, &studios)?;
+    for studio in &studios {
+        if let Some(section) = studio.settings() {
+            effective.studios.insert(studio.name().to_string(), section);
+        }
+    }
+    Ok(effective)
+}
+
+fn check_studio_sections(settings: &Settings, studios: &[Box<dyn Studio>]) -> anyhow::Result<()> {
+    let with_settings: Vec<&str> = studios
+        .iter()
+        .filter(|s| s.settings().is_some())
+        .map(|s| s.name())
+        .collect();
+    settings.check_studio_sections(&with_settings)
 }
 
 /// The connected services of one process.
@@ -79,12 +103,13 @@ impl App {
 /// Connects the database and blob store, migrates when the settings ask for it, and
 /// builds the state the routes share.
 pub async fn build(settings: &Settings) -> anyhow::Result<App> {
-    build_with(settings, studios(settings)).await
+    build_with(settings, studios(settings)?).await
 }
 
 /// [`build`] with the given studios instead of the server's list.
 pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> anyhow::Result<App> {
     crate::tls::install_crypto_provider();
+    check_studio_sections(settings, &studios)?;
     let composition = Composition::new(studios)?;
     let db = tutti_store::Db::connect(&settings.database_url)
         .await
@@ -154,7 +179,7 @@ pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> a
 
 /// Applies every studio's pending migrations.
 pub async fn migrate(db: &Db, settings: &Settings) -> anyhow::Result<()> {
-    migrate_with(db, &Composition::new(studios(settings))?).await
+    migrate_with(db, &Composition::new(studios(settings)?)?).await
 }
 
 async fn migrate_with(db: &Db, composition: &Composition) -> anyhow::Result<()> {
@@ -214,7 +239,7 @@ pub fn router(app: &App) -> Router {
             },
             tutti_platform::identity::gate,
         ));
-    let openapi = openapi_json(openapi);
+    let openapi = openapi_json(app, openapi);
     let max_body = app.settings.max_body_bytes;
     let access_level = if app.settings.access_log {
         Level::INFO
@@ -251,6 +276,7 @@ pub fn router(app: &App) -> Router {
             tutti_platform::bodies::limit_bodies,
         ))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
+        .layer(axum::middleware::from_fn(bound_heads))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(move |req: &Request<Body>| {
@@ -262,7 +288,7 @@ pub fn router(app: &App) -> Router {
                     tracing::info_span!(
                         "request",
                         method = %req.method(),
-                        path = %redact_secrets(req.uri().path(), &secret_paths),
+                        path = %capped(&redact_secrets(req.uri().path(), &secret_paths)),
                         client = %client,
                     )
                 })
@@ -281,6 +307,60 @@ pub fn router(app: &App) -> Router {
             let headers = headers.clone();
             async move { headers.apply(response) }
         }))
+}
+
+/// The longest request target (path and query) the server reads; browsers and proxies
+/// rarely pass more than 8 KiB anyway.
+pub const MAX_URI_BYTES: usize = 8 << 10;
+/// The most bytes of header fields one request may carry.
+pub const MAX_HEAD_BYTES: usize = 64 << 10;
+
+/// Refuses an oversized request target or head with a problem document. It runs inside the
+/// request log, so these refusals are logged like any answer; hyper reads heads well past
+/// these bounds ([`crate::serve`]) so that they get here instead of a bare status.
+async fn bound_heads(req: Request, next: axum::middleware::Next) -> Response {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Problem::new(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            format!(
+                "The address is {target} bytes long; this server reads at most {MAX_URI_BYTES}."
+            ),
+        )
+        .into_response();
+    }
+    let field_bytes = |(name, value): (&header::HeaderName, &axum::http::HeaderValue)| {
+        name.as_str().len() + value.len() + 4
+    };
+    let head: usize = req.headers().iter().map(field_bytes).sum();
+    if head > MAX_HEAD_BYTES {
+        let largest = req
+            .headers()
+            .iter()
+            .max_by_key(|field| field_bytes(*field))
+            .map(|(name, _)| name.as_str().to_string());
+        let mut problem = Problem::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            format!(
+                "The request's headers take {head} bytes; this server reads at most {MAX_HEAD_BYTES}."
+            ),
+        );
+        if let Some(name) = largest {
+            problem = problem.with_field(name);
+        }
+        return problem.into_response();
+    }
+    next.run(req).await
+}
+
+/// At most 256 characters of a logged path: the rest says how much was cut.
+fn capped(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.char_indices().nth(256) {
+        None => path.into(),
+        Some((at, _)) => format!("{}…(+{} bytes)", &path[..at], path.len() - at).into(),
+    }
 }
 
 /// `path` with the segment after each secret-bearing prefix (`/invite/…`) written as
@@ -349,12 +429,16 @@ impl SecurityHeaders {
     }
 }
 
-/// The API description with the product's name and version; serialized once, since it
-/// never changes while the process runs.
-fn openapi_json(mut openapi: utoipa::openapi::OpenApi) -> Bytes {
-    openapi.info.title = "Tutti".into();
-    openapi.info.version = env!("CARGO_PKG_VERSION").into();
-    Bytes::from(serde_json::to_vec(&openapi).expect("OpenAPI serializes"))
+/// The API description, completed by the platform ([`tutti_platform::openapi`]);
+/// serialized once, since it never changes while the process runs.
+fn openapi_json(app: &App, openapi: utoipa::openapi::OpenApi) -> Bytes {
+    let doc = tutti_platform::openapi::document(
+        openapi,
+        &app.route_declarations(),
+        &app.platform.roles,
+        env!("CARGO_PKG_VERSION"),
+    );
+    Bytes::from(serde_json::to_vec(&doc).expect("OpenAPI serializes"))
 }
 
 /// Which connections may say who the client is (`X-Forwarded-For`).
@@ -524,7 +608,7 @@ pub async fn start_with(
     if settings.public_url.port() == Some(0) {
         let _ = settings.public_url.set_port(Some(bound.addr().port()));
     }
-    let mut all = studios(&settings);
+    let mut all = studios(&settings)?;
     all.extend(extra);
     let app = build_with(&settings, all).await?;
 
@@ -714,7 +798,7 @@ mod tests {
     #[test]
     fn the_studios_fit_together_and_speak_every_language() {
         let settings = Settings::with_data_dir("unused");
-        let composition = Composition::new(studios(&settings)).expect("the studios fit");
+        let composition = Composition::new(studios(&settings).unwrap()).expect("the studios fit");
         composition
             .migrations()
             .expect("no migration versions collide");

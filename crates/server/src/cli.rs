@@ -355,7 +355,7 @@ async fn run_with_settings(command: Command, settings: Settings) -> anyhow::Resu
             Ok(())
         }
         Command::Config(_) => {
-            print!("{}", settings.redacted());
+            print!("{}", app::effective_settings(&settings)?.redacted());
             Ok(())
         }
         Command::Admin(AdminArgs { command, .. }) => match command {

@@ -100,6 +100,9 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub uploads: UploadSettings,
     pub websocket: SocketSettings,
+    /// Each studio's own section, `[studios.<name>]`, as given; the studio reads it with
+    /// [`Settings::studio`], which fills in its defaults and refuses unknown keys.
+    pub studios: BTreeMap<String, serde_json::Value>,
 }
 
 /// The settings as the layers give them: the ones whose default depends on another
@@ -131,6 +134,7 @@ struct Raw {
     limits: LimitSettings,
     uploads: UploadSettings,
     websocket: SocketSettings,
+    studios: BTreeMap<String, serde_json::Value>,
 }
 
 impl Default for Raw {
@@ -159,6 +163,7 @@ impl Default for Raw {
             limits: LimitSettings::default(),
             uploads: UploadSettings::default(),
             websocket: SocketSettings::default(),
+            studios: BTreeMap::new(),
         }
     }
 }
@@ -189,6 +194,7 @@ const KEYS: &[&str] = &[
     "limits",
     "uploads",
     "websocket",
+    "studios",
 ];
 
 /// Settings given on the command line; only those present override the other layers.
@@ -276,6 +282,61 @@ impl Settings {
         .expect("the defaults are valid")
     }
 
+    /// A studio's settings from `[studios.<name>]` (`TUTTI_STUDIOS__<NAME>__<KEY>` in the
+    /// environment): its defaults where the section is silent. A key the studio does not
+    /// know, or a value of the wrong kind, stops the server naming the setting.
+    pub fn studio<T: serde::de::DeserializeOwned + Default + Serialize>(
+        &self,
+        name: &str,
+    ) -> anyhow::Result<T> {
+        let Some(given) = self.studios.get(name) else {
+            return Ok(T::default());
+        };
+        let mut merged = serde_json::to_value(T::default())?;
+        if let (serde_json::Value::Object(base), serde_json::Value::Object(over)) =
+            (&mut merged, given)
+        {
+            for (key, value) in over {
+                base.insert(key.clone(), value.clone());
+            }
+        } else {
+            anyhow::bail!("[studios.{name}] must be a table of settings");
+        }
+        let mut unknown = None;
+        let mut note = |path: serde_ignored::Path<'_>| {
+            unknown.get_or_insert_with(|| path.to_string());
+        };
+        let de = serde_ignored::Deserializer::new(merged, &mut note);
+        let parsed = serde_path_to_error::deserialize(de).map_err(|e| {
+            anyhow::anyhow!(
+                "studios.{name}.{}: {} (the settings of the {name} studio are listed in \
+                 `tutti config`)",
+                e.path(),
+                e.inner()
+            )
+        })?;
+        if let Some(key) = unknown {
+            anyhow::bail!(
+                "studios.{name}.{key} is not a setting of the {name} studio (its settings are \
+                 listed in `tutti config`)"
+            );
+        }
+        Ok(parsed)
+    }
+
+    /// Refuses `[studios.<name>]` sections that no studio reads, most likely misspelt.
+    pub fn check_studio_sections(&self, names: &[&str]) -> anyhow::Result<()> {
+        for given in self.studios.keys() {
+            anyhow::ensure!(
+                names.contains(&given.as_str()),
+                "[studios.{given}]: no studio of this server reads it; the studios with \
+                 settings are: {}",
+                names.join(", ")
+            );
+        }
+        Ok(())
+    }
+
     /// The effective settings as TOML, with every password, secret and key replaced by
     /// `REDACTED`, so they can be printed or pasted into a bug report.
     pub fn redacted(&self) -> String {
@@ -295,6 +356,9 @@ impl Settings {
         }
         if let Some(token) = &mut copy.metrics_token {
             *token = REDACTED.into();
+        }
+        for section in copy.studios.values_mut() {
+            redact_secret_keys(section);
         }
         toml::to_string(&copy).expect("settings always serialize to TOML")
     }
@@ -563,6 +627,7 @@ impl Raw {
             limits: self.limits,
             uploads: self.uploads,
             websocket: self.websocket,
+            studios: self.studios,
         })
     }
 }
@@ -603,6 +668,19 @@ fn redact_url(url: &str) -> String {
 
 /// Object-store options that grant access (`aws_secret_access_key`, `aws_session_token`,
 /// `azure_storage_account_key`, `google_service_account_key` …); ids and regions stay.
+/// Values of keys that name a secret, anywhere in a studio's section.
+fn redact_secret_keys(value: &mut serde_json::Value) {
+    if let serde_json::Value::Object(map) = value {
+        for (key, inner) in map.iter_mut() {
+            if is_secret_option(key) && !inner.is_object() {
+                *inner = REDACTED.into();
+            } else {
+                redact_secret_keys(inner);
+            }
+        }
+    }
+}
+
 fn is_secret_option(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     ["secret", "password", "token", "sas"]

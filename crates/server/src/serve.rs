@@ -55,42 +55,49 @@ impl Bound {
     /// Serves until `stop` is cancelled, then waits up to [`GRACE`] for open requests.
     pub async fn serve(self, router: Router, stop: CancellationToken) -> anyhow::Result<()> {
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        match self.tls {
+        let handle = axum_server::Handle::new();
+        let stopper = {
+            let stop = stop.clone();
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                stop.cancelled().await;
+                handle.graceful_shutdown(Some(GRACE));
+            })
+        };
+        let result = match self.tls {
             None => {
-                let listener = tokio::net::TcpListener::from_std(self.listener)?;
-                let server = axum::serve(listener, service)
-                    .with_graceful_shutdown(stop.clone().cancelled_owned());
-                tokio::select! {
-                    result = server => result.context("the HTTP server stopped")?,
-                    _ = after_grace(&stop) => {
-                        tracing::warn!("requests still open after {} s; closing them", GRACE.as_secs());
-                    }
-                }
+                let mut server = axum_server::from_tcp(self.listener)?.handle(handle);
+                read_whole_heads(server.http_builder());
+                server
+                    .serve(service)
+                    .await
+                    .context("the HTTP server stopped")
             }
             Some(config) => {
-                let handle = axum_server::Handle::new();
-                let server = axum_server::from_tcp_rustls(self.listener, config)?
-                    .handle(handle.clone())
-                    .serve(service);
-                let stopper = {
-                    let stop = stop.clone();
-                    tokio::spawn(async move {
-                        stop.cancelled().await;
-                        handle.graceful_shutdown(Some(GRACE));
-                    })
-                };
-                let result = server.await;
-                stopper.abort();
-                result.context("the HTTPS server stopped")?;
+                let mut server =
+                    axum_server::from_tcp_rustls(self.listener, config)?.handle(handle);
+                read_whole_heads(server.http_builder());
+                server
+                    .serve(service)
+                    .await
+                    .context("the HTTPS server stopped")
             }
-        }
-        Ok(())
+        };
+        stopper.abort();
+        result
     }
 }
 
-async fn after_grace(stop: &CancellationToken) {
-    stop.cancelled().await;
-    tokio::time::sleep(GRACE).await;
+/// The request head hyper may read before it refuses the request itself, with a bare
+/// status and no log line. It is well above what the server accepts
+/// ([`crate::app::MAX_HEAD_BYTES`]), so that oversized heads reach the router, which
+/// refuses them with a problem document and logs them like any request.
+const READ_BUFFER: usize = 2 << 20;
+
+fn read_whole_heads(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+) {
+    builder.http1().max_buf_size(READ_BUFFER).max_headers(1000);
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).

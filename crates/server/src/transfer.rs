@@ -75,7 +75,7 @@ pub async fn ensure_stopped(database_url: &str, what: &str) -> anyhow::Result<()
 
 /// The migration versions this build of Tutti knows, oldest first.
 pub fn known_migrations(settings: &Settings) -> anyhow::Result<Vec<i64>> {
-    let composition = Composition::new(crate::app::studios(settings))?;
+    let composition = Composition::new(crate::app::studios(settings)?)?;
     let mut versions: Vec<i64> = composition
         .migrations()?
         .iter()

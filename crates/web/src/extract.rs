@@ -35,26 +35,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES)
             .await
             .map_err(|_| Problem::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE))?;
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Problem::bad_request(
+                "malformed-json",
+                format!("The body is not valid JSON: {e}."),
+            )
+        })?;
+        whole_numbers_as_integers(&mut value);
         let mut unknown: Option<String> = None;
-        let json = &mut serde_json::Deserializer::from_slice(&bytes);
         let mut note = |path: serde_ignored::Path<'_>| {
             unknown.get_or_insert_with(|| path.to_string());
         };
-        let de = serde_ignored::Deserializer::new(json, &mut note);
+        let de = serde_ignored::Deserializer::new(value, &mut note);
         let parsed = serde_path_to_error::deserialize(de)
             .map(Json)
             .map_err(|e| {
                 let field = e.path().to_string();
                 let inner = e.into_inner();
-                if inner.is_syntax() || inner.is_eof() {
-                    Problem::bad_request(
-                        "malformed-json",
-                        format!("The body is not valid JSON: {inner}."),
-                    )
-                } else {
-                    let field = field_at_fault(&field, &inner.to_string());
-                    Problem::invalid(&field, format!("Field `{field}`: {inner}."))
-                }
+                let field = field_at_fault(&field, &inner.to_string());
+                Problem::invalid(&field, format!("Field `{field}`: {inner}."))
             })?;
         match unknown {
             None => Ok(parsed),
@@ -69,6 +68,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     fn into_response(self) -> axum::response::Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// JSON has one number type, and JSON Schema counts `800.0` as an integer; serde does
+/// not, so whole numbers written with a fraction become integers before typing.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) {
+                // Beyond ±2^63 (or 2^64) the float is not a whole number serde could take.
+                if f.abs() < 9.223_372_036_854_776e18 {
+                    *value = Value::from(f as i64);
+                } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+                    *value = Value::from(f as u64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
     }
 }
 

@@ -42,7 +42,7 @@ pub fn routes(settings: &UploadSettings) -> Routes<Uploads> {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct FormUpload {
-    /// The studio the file is meant for (send it before `file`).
+    /// The studio the file is meant for.
     studio: Option<String>,
     /// The file itself; its file name and type are kept as metadata.
     #[schema(value_type = String, format = Binary)]
@@ -52,8 +52,8 @@ pub struct FormUpload {
 /// Uploads one file in a multipart form.
 #[utoipa::path(post, path = "/uploads/form", tag = "uploads",
     summary = "Upload one file in a multipart form (not resumable)",
-    description = "A `multipart/form-data` body with the file in the field `file` and, before \
-        it, optionally the field `studio`. The file streams to the store; with \
+    description = "A `multipart/form-data` body with the file in the field `file` and, \
+        optionally, the field `studio`; any other field is refused (422). The file streams to the store; with \
         `Upload-Checksum: sha256 <base64>` it is kept only if it matches (460 otherwise). \
         The answer is the finished upload (status `complete`), which the studio takes over \
         like one that came through tus. Files over `Tus-Max-Size` or past your quota are \
@@ -62,7 +62,7 @@ pub struct FormUpload {
         `FormData`) must send the page's CSRF token as `X-CSRF-Token`; without it the \
         request is refused with 403. API clients send `Authorization: Bearer <token>`.",
     params(
-        ("Upload-Checksum" = Option<String>, Header, description = "`sha256 <base64>` of the file"),
+        ("Upload-Checksum" = Option<String>, Header, pattern = "^(sha256 [A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)?$", description = "`sha256 <base64>` of the file"),
         ("X-CSRF-Token" = Option<String>, Header, description = "The session's CSRF token, for cookie-authenticated scripts"),
     ),
     request_body(content = FormUpload, content_type = "multipart/form-data"),
@@ -165,8 +165,9 @@ async fn upload_form(
                 Ok(_) => return bad_header("studio", "A studio name is at most 64 characters."),
                 Err(e) => return refuse(Problem::bad_request("not-a-form", e.body_text())),
             },
-            // Other fields are not ours; skip them.
-            _ => {}
+            // Refused as JSON bodies refuse unknown fields: a misspelt `studio` would
+            // otherwise leave the file unclaimed without a word.
+            other => return refuse(unknown_field(other)),
         }
     };
     let blob = match stored {
@@ -203,6 +204,33 @@ async fn upload_form(
         }
         Err(e) => return fail(e.into()),
     };
+    // `studio` may also follow the file; anything else is refused as before it, and the
+    // stored file goes with the refusal.
+    let trailing = loop {
+        match multipart.next_field().await {
+            Ok(None) => break None,
+            Ok(Some(field)) => match field.name() {
+                Some("studio") => match field.text().await {
+                    Ok(studio) if studio.trim().len() <= 64 => {
+                        metadata.insert("studio".to_string(), studio.trim().to_string());
+                    }
+                    Ok(_) => {
+                        break Some(Problem::invalid(
+                            "studio",
+                            "A studio name is at most 64 characters.",
+                        ));
+                    }
+                    Err(e) => break Some(Problem::bad_request("not-a-form", e.body_text())),
+                },
+                other => break Some(unknown_field(other)),
+            },
+            Err(e) => break Some(Problem::bad_request("not-a-form", e.body_text())),
+        }
+    };
+    if let Some(problem) = trailing {
+        let _ = p.blobs.delete(&key).await;
+        return refuse(problem);
+    }
     let now = now_ms();
     let studio = metadata.get("studio").cloned().filter(|s| !s.is_empty());
     let row = UploadRow {
@@ -239,6 +267,14 @@ async fn upload_form(
 }
 
 const TOO_LARGE: &str = "the file is larger than allowed";
+
+fn unknown_field(name: Option<&str>) -> Problem {
+    let name: String = name.unwrap_or("").chars().take(64).collect();
+    Problem::invalid(
+        &name,
+        format!("This form has no field `{name}`; send `file` and optionally `studio`."),
+    )
+}
 
 fn sha256_of_header(value: &str) -> Option<Checksum> {
     let (algorithm, digest) = value.trim().split_once(' ')?;

@@ -25,6 +25,15 @@ use crate::error::PlatformError;
 use crate::identity::Identity;
 
 const VERSION: &str = "1.0.0";
+
+/// The one tus version this server speaks, as the API document states it for the
+/// `Tus-Resumable` header.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+enum TusVersion {
+    #[schema(rename = "1.0.0")]
+    V1,
+}
 const EXTENSIONS: &str = "creation,termination,checksum,expiration";
 const OFFSET_STREAM: &str = "application/offset+octet-stream";
 /// `Upload-Metadata` longer than this is refused.
@@ -72,8 +81,14 @@ pub(super) fn bad_header(field: &str, detail: impl Into<String>) -> Response {
     refuse(Problem::bad_request("invalid-header", detail).with_field(field))
 }
 
+/// A header's text; an empty value counts as absent, as some proxies and clients send an
+/// optional header with nothing in it. A value that is not visible ASCII is no valid value
+/// of any tus header, so it comes back as one that every parse here refuses.
 pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
+    headers
+        .get(name)
+        .map(|v| v.to_str().unwrap_or("\u{FFFD}"))
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// Requests other than OPTIONS must speak this protocol version.
@@ -134,11 +149,12 @@ fn parse_metadata(raw: &str) -> Result<BTreeMap<String, String>, String> {
         if key.is_empty() || key.contains(char::is_whitespace) {
             return Err(format!("{key:?} is not a metadata key."));
         }
+        // tus allows any bytes; ours are text (file names, types), so bytes that are not
+        // UTF-8 are kept as U+FFFD rather than failing an upload over its name.
         let value = base64::engine::general_purpose::STANDARD
             .decode(value)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(|| format!("The value of {key:?} is not base64-encoded UTF-8."))?;
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .map_err(|_| format!("The value of {key:?} is not base64."))?;
         if map.insert(key.to_string(), value).is_some() {
             return Err(format!("The key {key:?} appears twice."));
         }
@@ -196,9 +212,9 @@ pub(super) fn quota_problem(
         `headers: {'X-CSRF-Token': token}`); the same holds for multipart form uploads \
         anywhere in this API.",
     params(
-        ("Tus-Resumable" = String, Header, description = "1.0.0"),
+        ("Tus-Resumable" = inline(TusVersion), Header, description = "The tus version the client speaks"),
         ("Upload-Length" = u64, Header, description = "The size of the whole upload in bytes"),
-        ("Upload-Metadata" = Option<String>, Header, description = "Comma-separated `key base64(value)` pairs, e.g. `filename dGFrZS53YXY=,studio bXVzaWM=`"),
+        ("Upload-Metadata" = Option<String>, Header, pattern = "^[!-+--~]+( (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?)?(,[!-+--~]+( (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?)?)*$", description = "Comma-separated `key base64(value)` pairs, e.g. `filename dGFrZS53YXY=,studio bXVzaWM=`"),
         ("X-CSRF-Token" = Option<String>, Header, description = "The session's CSRF token, for cookie-authenticated scripts"),
     ),
     responses(
@@ -378,7 +394,7 @@ pub(super) async fn ensure_finished(p: &Platform, row: &UploadRow) -> Result<(),
 /// The offset to resume from.
 #[utoipa::path(head, path = "/uploads/{id}", tag = "uploads",
     summary = "Where to resume an upload (tus HEAD)",
-    params(("id" = String, Path), ("Tus-Resumable" = String, Header, description = "1.0.0")),
+    params(("id" = String, Path), ("Tus-Resumable" = inline(TusVersion), Header, description = "The tus version the client speaks")),
     responses(
         (status = 200, description = "`Upload-Offset` (bytes durably kept), `Upload-Length`, `Upload-Metadata`, `Upload-Expires`; `Cache-Control: no-store`"),
         (status = 401, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem),
@@ -456,9 +472,9 @@ async fn status(
         send `X-CSRF-Token`. Another request still writing to the same upload gets 423.",
     params(
         ("id" = String, Path),
-        ("Tus-Resumable" = String, Header, description = "1.0.0"),
+        ("Tus-Resumable" = inline(TusVersion), Header, description = "The tus version the client speaks"),
         ("Upload-Offset" = u64, Header, description = "Where this body starts"),
-        ("Upload-Checksum" = Option<String>, Header, description = "`sha1 <base64>` or `sha256 <base64>` of this body"),
+        ("Upload-Checksum" = Option<String>, Header, pattern = "^(sha1 [A-Za-z0-9+/]{26}[AEIMQUYcgkosw048]=|sha256 [A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)?$", description = "`sha1 <base64>` or `sha256 <base64>` of this body"),
         ("X-CSRF-Token" = Option<String>, Header, description = "The session's CSRF token, for cookie-authenticated scripts"),
     ),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
@@ -653,7 +669,7 @@ fn too_long(row: &UploadRow) -> Response {
 /// Cancels an upload (tus termination) and frees what it stored.
 #[utoipa::path(delete, path = "/uploads/{id}", tag = "uploads",
     summary = "Cancel an upload (tus termination)",
-    params(("id" = String, Path), ("Tus-Resumable" = String, Header, description = "1.0.0")),
+    params(("id" = String, Path), ("Tus-Resumable" = inline(TusVersion), Header, description = "The tus version the client speaks")),
     responses(
         (status = 204, description = "Removed with everything it stored"),
         (status = 401, body = Problem), (status = 404, body = Problem),

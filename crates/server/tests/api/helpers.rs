@@ -38,7 +38,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     settings.listen = "127.0.0.1:0".parse().unwrap();
     settings.public_url = "http://127.0.0.1:0".parse().unwrap();
     adjust(&mut settings);
-    let running = spawn_studios_for_tests(settings, vec![Box::new(crate::rehearsal::Rehearsal)])
+    let rehearsal =
+        crate::rehearsal::Rehearsal::new(&settings).expect("the test studio's settings");
+    let running = spawn_studios_for_tests(settings, vec![Box::new(rehearsal)])
         .await
         .expect("server starts");
     let base = running.url.as_str().trim_end_matches('/').to_string();

@@ -13,6 +13,7 @@ mod operations;
 mod pages;
 mod roles;
 mod security;
+mod settings;
 mod sockets;
 mod tokens;
 mod uploads;

@@ -25,7 +25,37 @@ pub const MEMBER: Role = Role::declare("member");
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("tests/api/rehearsal/migrations");
 
-pub struct Rehearsal;
+pub struct Rehearsal {
+    settings: RehearsalSettings,
+}
+
+/// `[studios.rehearsal]`: what a studio's own settings look like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RehearsalSettings {
+    /// Shown on the room's page.
+    pub motto: String,
+    /// Notes the room keeps.
+    pub max_notes: u32,
+}
+
+impl Default for RehearsalSettings {
+    fn default() -> Self {
+        RehearsalSettings {
+            motto: "Warm up first.".into(),
+            max_notes: 100,
+        }
+    }
+}
+
+impl Rehearsal {
+    /// Reads its section as the server's list does for a real studio.
+    pub fn new(settings: &tutti_server::Settings) -> anyhow::Result<Rehearsal> {
+        Ok(Rehearsal {
+            settings: settings.studio("rehearsal")?,
+        })
+    }
+}
 
 impl Studio for Rehearsal {
     fn name(&self) -> &'static str {
@@ -39,7 +69,7 @@ impl Studio for Rehearsal {
     fn templates(&self) -> &'static [(&'static str, &'static str)] {
         &[(
             "rehearsal/room.html",
-            r#"{% extends "base.html" %}{% block main %}<h1>{{ t("rehearsal") }}</h1><p id="who">{{ viewer.email }}</p>{% endblock %}"#,
+            r#"{% extends "base.html" %}{% block main %}<h1>{{ t("rehearsal") }}</h1><p id="who">{{ viewer.email }}</p><p id="motto">{{ motto }}</p>{% endblock %}"#,
         )]
     }
 
@@ -80,8 +110,14 @@ impl Studio for Rehearsal {
         })
     }
 
+    fn settings(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(&self.settings).ok()
+    }
+
     fn mount(&self, platform: &Platform) -> Result<Mounted, PlatformError> {
         let rooms = rooms::Rooms::default();
+        let motto = self.settings.motto.clone();
+        let room = move |page: Page| room(page, motto.clone());
         // Public to the access layer: `Peer` admits members and guests itself.
         let socket = move |ws: WebSocketUpgrade, peer: Peer, Path(id): Path<String>| {
             rooms::socket(rooms.clone(), ws, peer, id)
@@ -102,8 +138,8 @@ impl Studio for Rehearsal {
     }
 }
 
-async fn room(page: Page) -> Result<Response, Problem> {
-    page.render("rehearsal/room.html", serde_json::json!({}))
+async fn room(page: Page, motto: String) -> Result<Response, Problem> {
+    page.render("rehearsal/room.html", serde_json::json!({ "motto": motto }))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
