@@ -2,12 +2,12 @@
 //! each rule (who may grant what, what gets audited, what gets mailed) lives in one place.
 
 use serde::Serialize;
-use tutti_web::{Lang, Problem};
+use tutti_web::Lang;
 
 use crate::db::{self, LinkPurpose, User, UserSummary};
 use crate::domain::{Email, NewPassword, TokenScope, parse_name, parse_token_name};
 use crate::secrets::hash_secret;
-use crate::{Accounts, Identity};
+use crate::{Accounts, AccountsError, Identity};
 use tutti_platform::identity::ON_BEHALF_OF;
 use tutti_platform::{AuditEntry, Person, Role, Via};
 
@@ -40,7 +40,7 @@ async fn claim(
     tx: &mut tutti_store::Tx,
     key: Option<FormKey<'_>>,
     purpose: &str,
-) -> Result<bool, Problem> {
+) -> Result<bool, AccountsError> {
     match key {
         Some(key) => Ok(db::use_form_key(tx, key.user_id, key.key, purpose).await?),
         None => Ok(true),
@@ -82,7 +82,7 @@ pub enum Setup {
 
 /// On start: makes the one-time link that lets its opener become the first admin, unless
 /// an account exists or a link made earlier is still open. At most one link is open.
-pub async fn setup_on_start(p: &Accounts) -> Result<Setup, Problem> {
+pub async fn setup_on_start(p: &Accounts) -> Result<Setup, AccountsError> {
     let mut tx = p.db.begin().await?;
     if db::count_users(&mut *tx).await? > 0 {
         return Ok(Setup::Done);
@@ -99,14 +99,14 @@ pub async fn setup_on_start(p: &Accounts) -> Result<Setup, Problem> {
 
 /// `tutti admin setup-link`: a fresh first-admin link; the one open before stops working.
 /// Refused once someone has an account.
-pub async fn fresh_setup_link(p: &Accounts) -> Result<String, Problem> {
+pub async fn fresh_setup_link(p: &Accounts) -> Result<String, AccountsError> {
     let mut tx = p.db.begin().await?;
     if db::count_users(&mut *tx).await? > 0 {
-        return Err(Problem::conflict(
-            "already-set-up",
-            "This server already has accounts, so it needs no setup link. Make an account \
-             with `tutti admin create-user` instead.",
-        ));
+        return Err(AccountsError::AlreadySetUp {
+            detail: "This server already has accounts, so it needs no setup link. Make an \
+                     account with `tutti admin create-user` instead."
+                .into(),
+        });
     }
     let secret = db::replace_setup_link(&mut tx).await?;
     tutti_platform::audit::record(
@@ -119,7 +119,7 @@ pub async fn fresh_setup_link(p: &Accounts) -> Result<String, Problem> {
 }
 
 /// Whether the server still waits for its first admin.
-pub async fn needs_setup(p: &Accounts) -> Result<bool, Problem> {
+pub async fn needs_setup(p: &Accounts) -> Result<bool, AccountsError> {
     Ok(db::count_users(p.db.pool()).await? == 0)
 }
 
@@ -139,7 +139,7 @@ pub async fn create_user(
     password: Option<&str>,
     roles: &[Role],
     actor: Actor<'_>,
-) -> Result<CreatedUser, Problem> {
+) -> Result<CreatedUser, AccountsError> {
     let email = Email::parse(email)?;
     p.platform.roles.check(roles, "roles")?;
     let name = parse_name(
@@ -160,11 +160,7 @@ pub async fn create_user(
     };
     let mut tx = p.db.begin().await?;
     if db::user_by_email(&mut *tx, &email).await?.is_some() {
-        return Err(Problem::conflict(
-            "account-exists",
-            format!("An account with the email {email} already exists."),
-        )
-        .with_field("email"));
+        return Err(AccountsError::AccountExists { email });
     }
     let user = db::insert_user(&mut tx, &email, &name, hash.as_deref()).await?;
     for role in roles {
@@ -219,7 +215,7 @@ async fn invite_link(
     email: &Email,
     actor: &Actor<'_>,
     lang: Lang,
-) -> Result<String, Problem> {
+) -> Result<String, AccountsError> {
     let secret = db::create_link(&mut **tx, LinkPurpose::Invite, email.as_str()).await?;
     let link = p.settings.link(&format!("/invite/{secret}"));
     let (subject, body) = mail_text(
@@ -248,7 +244,7 @@ pub async fn invite(
     email: &str,
     roles: &[Role],
     actor: Actor<'_>,
-) -> Result<Option<String>, Problem> {
+) -> Result<Option<String>, AccountsError> {
     match invite_with(p, email, roles, actor, english(), None).await? {
         Once::Done(link) => Ok(link),
         Once::AlreadyDone => unreachable!("no form key, so nothing was done before"),
@@ -264,7 +260,7 @@ pub async fn invite_once(
     actor: Actor<'_>,
     lang: Lang,
     key: FormKey<'_>,
-) -> Result<Once<Option<String>>, Problem> {
+) -> Result<Once<Option<String>>, AccountsError> {
     invite_with(p, email, roles, actor, lang, Some(key)).await
 }
 
@@ -275,7 +271,7 @@ async fn invite_with(
     actor: Actor<'_>,
     lang: Lang,
     key: Option<FormKey<'_>>,
-) -> Result<Once<Option<String>>, Problem> {
+) -> Result<Once<Option<String>>, AccountsError> {
     let email = Email::parse(email)?;
     p.platform.roles.check(roles, "roles")?;
     let mut tx = p.db.begin().await?;
@@ -311,7 +307,7 @@ pub async fn grant_role(
     email: &str,
     role: Role,
     actor: Actor<'_>,
-) -> Result<(), Problem> {
+) -> Result<(), AccountsError> {
     let email = Email::parse(email)?;
     p.platform
         .roles
@@ -338,17 +334,13 @@ pub async fn revoke_role(
     email: &str,
     role: Role,
     actor: Actor<'_>,
-) -> Result<(), Problem> {
+) -> Result<(), AccountsError> {
     let email = Email::parse(email)?;
     let mut tx = p.db.begin().await?;
     let revoked = if role == Role::ADMIN {
-        db::revoke_admin(&mut tx, &email).await?.ok_or_else(|| {
-            Problem::conflict(
-                "last-admin",
-                "This is the last administrator. Make someone else an administrator first.",
-            )
-            .with_field("role")
-        })?
+        db::revoke_admin(&mut tx, &email)
+            .await?
+            .ok_or(AccountsError::LastAdmin)?
     } else {
         db::revoke(&mut *tx, &email, &role).await?
     };
@@ -366,7 +358,7 @@ pub async fn revoke_role(
     Ok(())
 }
 
-pub async fn list_users(p: &Accounts) -> Result<Vec<UserSummary>, Problem> {
+pub async fn list_users(p: &Accounts) -> Result<Vec<UserSummary>, AccountsError> {
     Ok(db::list_people(&p.db).await?)
 }
 
@@ -389,12 +381,12 @@ pub const MAX_TOKEN_DAYS: u32 = 3650;
 
 /// Refuses an act on credentials by a delegate token: acting for someone lets a system
 /// use their account, not mint or revoke the keys to it.
-pub fn refuse_delegated(identity: &Identity) -> Result<(), Problem> {
+pub fn refuse_delegated(identity: &Identity) -> Result<(), AccountsError> {
     match identity.via {
-        Via::Delegated { .. } => Err(Problem::forbidden(
+        Via::Delegated { .. } => Err(AccountsError::forbidden(
             "A delegate token cannot create or revoke API tokens for the person it acts for.",
-        )
-        .with_field(ON_BEHALF_OF)),
+            Some(ON_BEHALF_OF),
+        )),
         _ => Ok(()),
     }
 }
@@ -410,7 +402,7 @@ pub async fn create_token_for(
     scope: TokenScope,
     expires_in_days: Option<u32>,
     actor: Actor<'_>,
-) -> Result<NewToken, Problem> {
+) -> Result<NewToken, AccountsError> {
     let made = create_token_with(
         p,
         owner,
@@ -440,7 +432,7 @@ pub async fn create_token_once(
     expires_in_days: Option<u32>,
     actor: Actor<'_>,
     key: FormKey<'_>,
-) -> Result<Once<NewToken>, Problem> {
+) -> Result<Once<NewToken>, AccountsError> {
     create_token_with(
         p,
         owner,
@@ -464,20 +456,20 @@ async fn create_token_with(
     expires_in_days: Option<u32>,
     actor: Actor<'_>,
     key: Option<FormKey<'_>>,
-) -> Result<Once<NewToken>, Problem> {
+) -> Result<Once<NewToken>, AccountsError> {
     if let Actor::Web(identity) = actor {
         refuse_delegated(identity)?;
     }
     let name = parse_token_name(name)?;
     if scope == TokenScope::Delegate && !owner_is_admin {
-        return Err(
-            Problem::forbidden("Only administrators may create delegate tokens.")
-                .with_field("scope"),
-        );
+        return Err(AccountsError::forbidden(
+            "Only administrators may create delegate tokens.",
+            Some("scope"),
+        ));
     }
     let days = match (expires_in_days, scope) {
         (Some(days), _) if !(1..=MAX_TOKEN_DAYS).contains(&days) => {
-            return Err(Problem::invalid(
+            return Err(AccountsError::invalid(
                 "expires_in_days",
                 format!(
                     "A token lives from 1 to {MAX_TOKEN_DAYS} days; leave it empty for one \
@@ -531,7 +523,7 @@ pub async fn create_token(
     email: &str,
     name: &str,
     scope: TokenScope,
-) -> Result<String, Problem> {
+) -> Result<String, AccountsError> {
     create_token_expiring(p, email, name, scope, None).await
 }
 
@@ -543,12 +535,12 @@ pub async fn create_token_expiring(
     name: &str,
     scope: TokenScope,
     expires_in_days: Option<u32>,
-) -> Result<String, Problem> {
+) -> Result<String, AccountsError> {
     let email = Email::parse(email)?;
     let user = db::user_by_email(p.db.pool(), &email)
         .await?
         .ok_or_else(|| {
-            Problem::not_found(format!("No account has the email {email}.")).with_field("email")
+            AccountsError::not_found(format!("No account has the email {email}."), Some("email"))
         })?;
     let is_admin = db::roles_of(p.db.pool(), user.email.as_str())
         .await?
@@ -567,11 +559,18 @@ pub async fn create_token_expiring(
 }
 
 /// Revokes one of the person's tokens; a delegated call may not.
-pub async fn revoke_token(p: &Accounts, identity: &Identity, id: &str) -> Result<(), Problem> {
+pub async fn revoke_token(
+    p: &Accounts,
+    identity: &Identity,
+    id: &str,
+) -> Result<(), AccountsError> {
     refuse_delegated(identity)?;
     let mut tx = p.db.begin().await?;
     if !db::revoke_token(&mut *tx, &identity.user.id, id).await? {
-        return Err(Problem::not_found("You have no live token with that id.").with_field("id"));
+        return Err(AccountsError::not_found(
+            "You have no live token with that id.",
+            Some("id"),
+        ));
     }
     tutti_platform::audit::record(
         &mut *tx,
@@ -587,7 +586,7 @@ pub async fn revoke_token(p: &Accounts, identity: &Identity, id: &str) -> Result
 /// Starts a password reset: a link mailed to the account (or held for an admin), in
 /// English. Says nothing about whether the account exists, so the form cannot probe for
 /// members.
-pub async fn request_password_reset(p: &Accounts, email: &str) -> Result<(), Problem> {
+pub async fn request_password_reset(p: &Accounts, email: &str) -> Result<(), AccountsError> {
     request_password_reset_in(p, email, english()).await
 }
 
@@ -597,7 +596,7 @@ pub async fn request_password_reset_in(
     p: &Accounts,
     email: &str,
     lang: Lang,
-) -> Result<(), Problem> {
+) -> Result<(), AccountsError> {
     let email = Email::parse(email)?;
     let mut tx = p.db.begin().await?;
     if db::user_by_email(&mut *tx, &email).await?.is_some() {
@@ -635,37 +634,29 @@ pub async fn redeem_link(
     email: Option<&str>,
     name: Option<&str>,
     password: &str,
-) -> Result<User, Problem> {
+) -> Result<User, AccountsError> {
     let password = NewPassword::parse(password, "password")?;
     let name = name.map(|n| parse_name(n, "name")).transpose()?;
     let email = email.map(Email::parse).transpose()?;
-    let expired = || {
-        Problem::bad_request(
-            "link-expired",
-            "This link was already used or has expired. Ask for a new one.",
-        )
-        .with_field("token")
-    };
     // A dead link costs no hashing; a live one is still taken atomically below.
     if db::peek_link(p.db.pool(), purpose, secret).await?.is_none() {
-        return Err(expired());
+        return Err(AccountsError::LinkExpired);
     }
     let hash = p.hasher().hash(password.as_str()).await?;
     let mut tx = p.db.begin().await?;
     let Some(link_email) = db::take_link(&mut tx, purpose, secret).await? else {
-        return Err(expired());
+        return Err(AccountsError::LinkExpired);
     };
     crate::mail::link_used(&mut tx, &hash_secret(secret)).await?;
     let user = match purpose {
         LinkPurpose::Setup => {
             if db::count_users(&mut *tx).await? > 0 {
-                return Err(Problem::conflict(
-                    "already-set-up",
-                    "This server already has an administrator. Sign in instead.",
-                ));
+                return Err(AccountsError::AlreadySetUp {
+                    detail: "This server already has an administrator. Sign in instead.".into(),
+                });
             }
-            let email =
-                email.ok_or_else(|| Problem::invalid("email", "Enter your email address."))?;
+            let email = email
+                .ok_or_else(|| AccountsError::invalid("email", "Enter your email address."))?;
             let user = db::insert_user(
                 &mut tx,
                 &email,
@@ -696,9 +687,9 @@ pub async fn redeem_link(
         }
         LinkPurpose::Reset => {
             let email = Email::parse(&link_email)?;
-            let user = db::user_by_email(&mut *tx, &email)
-                .await?
-                .ok_or_else(|| Problem::not_found("The account of this link no longer exists."))?;
+            let user = db::user_by_email(&mut *tx, &email).await?.ok_or_else(|| {
+                AccountsError::not_found("The account of this link no longer exists.", None)
+            })?;
             db::set_password(&mut *tx, &user.id, &hash).await?;
             db::delete_sessions_of(&mut *tx, &user.id).await?;
             user
@@ -730,7 +721,7 @@ pub async fn notify_admins(
     key: &str,
     args: &[(&str, String)],
     link: &str,
-) -> Result<(), Problem> {
+) -> Result<(), AccountsError> {
     let mut args = args.to_vec();
     args.push(("link", link.to_string()));
     let (subject, body) = mail_text(p, lang, key, &args);

@@ -4,15 +4,15 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::AccountsError;
 use serde::{Deserialize, Serialize};
-use tutti_web::Problem;
 
 /// A lower-cased email address with one `@` and a dotted domain.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Email(String);
 
 impl Email {
-    pub fn parse(raw: &str) -> Result<Email, Problem> {
+    pub fn parse(raw: &str) -> Result<Email, AccountsError> {
         let email = raw.trim().to_lowercase();
         // The local part takes RFC 5322's atom characters (no slashes, quotes or
         // invisible characters); the domain takes letters of any script, digits and
@@ -48,7 +48,7 @@ impl Email {
                 .take(80)
                 .filter(|c| tutti_web::text::is_allowed(*c))
                 .collect();
-            Err(Problem::invalid(
+            Err(AccountsError::invalid(
                 "email",
                 format!("{shown:?} is not an email address; write it like name@example.org."),
             ))
@@ -87,13 +87,13 @@ impl TokenScope {
 }
 
 impl FromStr for TokenScope {
-    type Err = Problem;
+    type Err = AccountsError;
 
-    fn from_str(s: &str) -> Result<TokenScope, Problem> {
+    fn from_str(s: &str) -> Result<TokenScope, AccountsError> {
         match s.trim() {
             "api" | "" => Ok(TokenScope::Api),
             "delegate" => Ok(TokenScope::Delegate),
-            other => Err(Problem::invalid(
+            other => Err(AccountsError::invalid(
                 "scope",
                 format!("{other:?} is not a token scope; use api or delegate."),
             )),
@@ -108,10 +108,10 @@ pub struct NewPassword(String);
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
 impl NewPassword {
-    pub fn parse(raw: &str, field: &str) -> Result<NewPassword, Problem> {
+    pub fn parse(raw: &str, field: &str) -> Result<NewPassword, AccountsError> {
         let chars = raw.chars().count();
         if chars < MIN_PASSWORD_CHARS || raw.trim().is_empty() {
-            return Err(Problem::invalid(
+            return Err(AccountsError::invalid(
                 field,
                 format!(
                     "The password must have at least {MIN_PASSWORD_CHARS} characters; a few words in a row make a good one."
@@ -119,7 +119,7 @@ impl NewPassword {
             ));
         }
         if chars > 512 {
-            return Err(Problem::invalid(
+            return Err(AccountsError::invalid(
                 field,
                 "The password is longer than 512 characters.",
             ));
@@ -133,13 +133,15 @@ impl NewPassword {
 }
 
 /// A display name: trimmed, 1 to 100 characters.
-pub fn parse_name(raw: &str, field: &str) -> Result<String, Problem> {
+pub fn parse_name(raw: &str, field: &str) -> Result<String, AccountsError> {
     tutti_web::text::single_line(raw, field, "The name", 100)
+        .map_err(|p| AccountsError::from_text(p, field))
 }
 
 /// A label for a token: trimmed, 1 to 80 characters, saying what uses it.
-pub fn parse_token_name(raw: &str) -> Result<String, Problem> {
+pub fn parse_token_name(raw: &str) -> Result<String, AccountsError> {
     tutti_web::text::single_line(raw, "name", "The token's name", 80)
+        .map_err(|p| AccountsError::from_text(p, "name"))
 }
 
 /// A path to return to after sign-in; only local paths, so the link cannot send the
@@ -191,8 +193,11 @@ mod tests {
             "a..b@example.org",
             "dana@-x.org",
         ] {
-            let p = Email::parse(bad).unwrap_err();
-            assert_eq!(p.field.as_deref(), Some("email"), "{bad}");
+            let e = Email::parse(bad).unwrap_err();
+            assert!(
+                matches!(&e, AccountsError::Invalid { field, .. } if field == "email"),
+                "{bad}: {e:?}"
+            );
         }
     }
 

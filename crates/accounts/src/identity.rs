@@ -3,14 +3,14 @@
 //! they act for in `X-Tutti-On-Behalf-Of`, and every such request is audited with both.
 
 use async_trait::async_trait;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue};
 use tutti_platform::identity::ON_BEHALF_OF;
 use tutti_platform::{Identity, IdentityProvider, Person, Role, Via};
 use tutti_web::Problem;
 
-use crate::Accounts;
 use crate::db::{self, User};
 use crate::domain::{Email, TokenScope};
+use crate::{Accounts, AccountsError};
 
 pub use tutti_platform::identity::{cookie_of, session_cookie_of};
 
@@ -35,7 +35,7 @@ impl IdentityProvider for Provider {
         headers: &HeaderMap,
         action: &str,
     ) -> Result<Identity, Problem> {
-        token_identity(&self.0, secret, headers, action).await
+        Ok(token_identity(&self.0, secret, headers, action).await?)
     }
 
     async fn identify_session(&self, secret: &str) -> Result<Option<Identity>, Problem> {
@@ -56,7 +56,7 @@ impl IdentityProvider for Provider {
     }
 
     async fn setup_pending(&self) -> Result<bool, Problem> {
-        crate::admin::needs_setup(&self.0).await
+        Ok(crate::admin::needs_setup(&self.0).await?)
     }
 }
 
@@ -65,17 +65,13 @@ async fn token_identity(
     secret: &str,
     headers: &HeaderMap,
     action: &str,
-) -> Result<Identity, Problem> {
+) -> Result<Identity, AccountsError> {
     let Some(token) = db::use_token(&p.db, secret).await? else {
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid-token",
-            "This API token is unknown, was revoked or has expired. Create a new one on your profile page.",
-        ));
+        return Err(AccountsError::InvalidToken);
     };
     let owner = db::user_by_id(p.db.pool(), &token.user_id)
         .await?
-        .ok_or_else(Problem::unauthorized)?;
+        .ok_or(AccountsError::Unauthenticated)?;
     let owner_roles = db::roles_of(p.db.pool(), &owner.email).await?;
     let Some(target) = headers.get(ON_BEHALF_OF) else {
         return Ok(Identity {
@@ -85,25 +81,29 @@ async fn token_identity(
         });
     };
     if token.scope != TokenScope::Delegate.as_str() || !owner_roles.contains(&Role::ADMIN) {
-        return Err(Problem::forbidden(
+        return Err(AccountsError::forbidden(
             "Only a delegate token, created by an administrator, may act on behalf of someone.",
-        )
-        .with_field(ON_BEHALF_OF));
+            Some(ON_BEHALF_OF),
+        ));
     }
-    let email = Email::parse(target.to_str().unwrap_or_default())
-        .map_err(|p| p.with_field(ON_BEHALF_OF))?;
+    let email = Email::parse(target.to_str().unwrap_or_default()).map_err(|e| match e {
+        AccountsError::Invalid { detail, .. } => AccountsError::invalid(ON_BEHALF_OF, detail),
+        e => e,
+    })?;
     let user = db::user_by_email(p.db.pool(), &email)
         .await?
         .ok_or_else(|| {
-            Problem::not_found(format!("No account has the email {email}."))
-                .with_field(ON_BEHALF_OF)
+            AccountsError::not_found(
+                format!("No account has the email {email}."),
+                Some(ON_BEHALF_OF),
+            )
         })?;
     let roles = db::roles_of(p.db.pool(), &user.email).await?;
     if roles.contains(&Role::ADMIN) {
-        return Err(Problem::forbidden(
+        return Err(AccountsError::forbidden(
             "A delegate token cannot act on behalf of an administrator.",
-        )
-        .with_field(ON_BEHALF_OF));
+            Some(ON_BEHALF_OF),
+        ));
     }
     let identity = Identity {
         user: Person::from(&user),

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod db;
 pub mod domain;
+pub mod error;
 pub mod identity;
 pub mod limits;
 pub mod mail;
@@ -24,17 +25,14 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use tutti_platform::{Mounted, NavEntry, Platform, PlatformError, Studio};
 use tutti_store::{Blobs, Db, Queue};
-use tutti_web::{Problem, Web};
+use tutti_web::Web;
 
 pub use domain::{Email, TokenScope};
+pub use error::{AccountsError, Limit, OidcError};
 pub use limits::LimitSettings;
 pub use mail::{Mailer, SmtpSettings};
 pub use oidc::OidcSettings;
 pub use tutti_platform::{Identity, MaybeIdentity, Page, Role};
-
-/// Errors from this crate are already problem documents: each function decides the
-/// status and the words a person sees.
-pub type AccountsError = Problem;
 
 /// The accounts' tables.
 pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -140,7 +138,7 @@ impl Accounts {
     }
 
     /// Parses a role name for the request field `field` against the declared roles.
-    pub fn role(&self, raw: &str, field: &str) -> Result<Role, Problem> {
+    pub fn role(&self, raw: &str, field: &str) -> Result<Role, AccountsError> {
         Ok(self.platform.roles.parse(raw, field)?)
     }
 }

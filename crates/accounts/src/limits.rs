@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tutti_platform::{ClientIp, RateLimiter};
-use tutti_web::Problem;
 
+use crate::error::{AccountsError, Limit};
 use crate::secrets::Hasher;
 
 /// The `[limits]` section of the settings.
@@ -82,19 +82,16 @@ impl Limits {
     }
 
     /// Counts one attempt from `client`; refuses when its address has used its share.
-    pub fn address(&self, client: ClientIp) -> Result<(), Problem> {
+    pub fn address(&self, client: ClientIp) -> Result<(), AccountsError> {
         let Some(key) = client.limit_key() else {
             return Ok(());
         };
-        self.addresses.take(&key).map_err(|wait| {
-            Problem::too_many_requests(
-                format!(
-                    "Too many attempts from your address. Wait {} and try again.",
-                    seconds(wait)
-                ),
-                wait,
-            )
-        })
+        self.addresses
+            .take(&key)
+            .map_err(|wait| AccountsError::Throttled {
+                by: Limit::Address,
+                retry_after: wait,
+            })
     }
 
     /// Gives back the attempt [`Limits::address`] counted for `client` (it succeeded: only
@@ -107,18 +104,12 @@ impl Limits {
 
     /// Counts one `action` (`sign-in`, `reset`) at the account `email`; refuses when the
     /// account has used its share.
-    pub fn account(&self, action: &str, email: &str) -> Result<(), Problem> {
+    pub fn account(&self, action: &str, email: &str) -> Result<(), AccountsError> {
         self.accounts
             .take(&account_key(action, email))
-            .map_err(|wait| {
-                Problem::too_many_requests(
-                    format!(
-                        "Too many attempts for this account. Wait {} and try again.",
-                        seconds(wait)
-                    ),
-                    wait,
-                )
-                .with_field("email")
+            .map_err(|wait| AccountsError::Throttled {
+                by: Limit::Account,
+                retry_after: wait,
             })
     }
 
@@ -133,11 +124,4 @@ impl Limits {
 fn account_key(action: &str, email: &str) -> String {
     let email: String = email.trim().to_lowercase().chars().take(254).collect();
     format!("{action}:{email}")
-}
-
-fn seconds(wait: Duration) -> String {
-    match wait.as_millis().div_ceil(1000).max(1) {
-        1 => "a second".into(),
-        n => format!("{n} seconds"),
-    }
 }

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use tutti_store::jobs::NewJob;
 
 use tutti_store::{Db, JobError, JobHandler, JobRun, Queue, Tx, new_id, now_ms};
-use tutti_web::Problem;
+
+use crate::AccountsError;
 
 /// The job kind that sends one outbox message.
 pub const SEND_MAIL: &str = "mail.send";
@@ -85,21 +86,21 @@ pub struct OutboxMessage {
 }
 
 impl Mailer {
-    pub fn new(db: Db, queue: Queue, smtp: Option<SmtpSettings>) -> Result<Mailer, Problem> {
+    pub fn new(db: Db, queue: Queue, smtp: Option<SmtpSettings>) -> Result<Mailer, AccountsError> {
         let smtp = smtp
             .map(|s| {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&require_tls_for_credentials(&s.url))
                     .map_err(|e| {
-                        Problem::invalid("smtp.url", format!("The SMTP URL is not usable: {e}."))
+                        AccountsError::invalid("smtp.url", format!("The SMTP URL is not usable: {e}."))
                     })?
                     .build();
                 let from: Mailbox = s.from.parse().map_err(|e| {
-                    Problem::invalid(
+                    AccountsError::invalid(
                         "smtp.from",
                         format!("{:?} is not a sender address ({e}); write it like Tutti <tutti@example.org>.", s.from),
                     )
                 })?;
-                Ok::<_, Problem>(Arc::new(Smtp { transport, from }))
+                Ok::<_, AccountsError>(Arc::new(Smtp { transport, from }))
             })
             .transpose()?;
         Ok(Mailer { db, queue, smtp })
@@ -120,7 +121,7 @@ impl Mailer {
         body: &str,
         link: Option<&str>,
         link_hash: Option<&str>,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), AccountsError> {
         let id = new_id();
         let status = if self.sends() { "queued" } else { "held" };
         sqlx::query(
@@ -155,7 +156,7 @@ impl Mailer {
         &self,
         status: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<OutboxMessage>, Problem> {
+    ) -> Result<Vec<OutboxMessage>, AccountsError> {
         Ok(sqlx::query_as(
             "SELECT id, to_email, subject, body, link, status, error, created_at, sent_at FROM outbox \
              WHERE ($1 = '' OR status = $1) ORDER BY created_at DESC, id DESC LIMIT $2",
@@ -167,7 +168,7 @@ impl Mailer {
     }
 
     /// An admin says they passed a held message on by hand; its link goes.
-    pub async fn mark_passed_on(&self, id: &str) -> Result<bool, Problem> {
+    pub async fn mark_passed_on(&self, id: &str) -> Result<bool, AccountsError> {
         let sql = format!(
             "UPDATE outbox SET status = 'passed-on', sent_at = $1, {} \
              WHERE id = $2 AND status = 'held'",
@@ -259,7 +260,7 @@ impl Mailer {
 /// The one-time link with hash `link_hash` was used: the messages carrying it lose it,
 /// and those still waiting need no passing on any more (`lapsed`). In the caller's
 /// transaction, with the taking of the link.
-pub async fn link_used(tx: &mut Tx, link_hash: &str) -> Result<(), Problem> {
+pub async fn link_used(tx: &mut Tx, link_hash: &str) -> Result<(), AccountsError> {
     let sql = format!(
         "UPDATE outbox SET status = CASE WHEN status IN ('held', 'queued') THEN 'lapsed' \
          ELSE status END, {} WHERE link_hash = $1 AND link IS NOT NULL",

@@ -13,10 +13,10 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 use tutti_store::now_ms;
-use tutti_web::Problem;
 
 use crate::Settings;
 use crate::db::{self, OidcLogin};
+use crate::error::{AccountsError, OidcError};
 
 /// A provider, as configured: the `[oidc]` section of the settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,19 +73,19 @@ pub struct Claims {
 const METADATA_TTL_MS: i64 = 3_600_000;
 
 impl Oidc {
-    pub fn new(settings: OidcSettings, server: &Settings) -> Result<Oidc, Problem> {
+    pub fn new(settings: OidcSettings, server: &Settings) -> Result<Oidc, AccountsError> {
         let issuer = IssuerUrl::new(settings.issuer.clone()).map_err(|e| {
-            Problem::invalid("oidc.issuer", format!("The issuer is not a URL: {e}."))
+            AccountsError::invalid("oidc.issuer", format!("The issuer is not a URL: {e}."))
         })?;
         let redirect = RedirectUrl::new(server.link("/auth/oidc/callback")).map_err(|e| {
-            Problem::invalid("public_url", format!("The public URL is not usable: {e}."))
+            AccountsError::invalid("public_url", format!("The public URL is not usable: {e}."))
         })?;
         let http = openidconnect::reqwest::ClientBuilder::new()
             // Following redirects would let a provider response steer us elsewhere (SSRF).
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(15))
             .build()
-            .map_err(|e| Problem::internal(&e))?;
+            .map_err(|e| AccountsError::Internal(e.to_string()))?;
         Ok(Oidc {
             settings,
             issuer,
@@ -106,7 +106,7 @@ impl Oidc {
         &self.settings.issuer
     }
 
-    async fn client(&self) -> Result<ConfiguredClient, Problem> {
+    async fn client(&self) -> Result<ConfiguredClient, AccountsError> {
         let cached = self.metadata.read().await.clone();
         let metadata = match cached {
             Some((m, at)) if now_ms() - at < METADATA_TTL_MS => m,
@@ -115,11 +115,9 @@ impl Oidc {
                     .await
                     .map_err(|e| {
                         tracing::warn!(error = %e, issuer = %self.settings.issuer, "OIDC discovery failed");
-                        Problem::new(
-                            axum::http::StatusCode::BAD_GATEWAY,
-                            "identity-provider-unreachable",
-                            format!("Could not reach the sign-in provider {}. Try again in a minute, or sign in with a password.", self.settings.name),
-                        )
+                        OidcError::Unreachable {
+                            provider: self.settings.name.clone(),
+                        }
                     })?;
                 *self.metadata.write().await = Some((m.clone(), now_ms()));
                 m
@@ -139,7 +137,7 @@ impl Oidc {
         &self,
         db: &tutti_store::Db,
         next_path: String,
-    ) -> Result<(String, String), Problem> {
+    ) -> Result<(String, String), AccountsError> {
         let client = self.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client.authorize_url(
@@ -167,23 +165,16 @@ impl Oidc {
         db: &tutti_store::Db,
         state: &str,
         code: &str,
-    ) -> Result<Claims, Problem> {
-        let expired = || {
-            Problem::bad_request(
-                "sign-in-expired",
-                "This sign-in was already used or took too long. Start it again from the sign-in page.",
-            )
-            .with_field("state")
-        };
-        let login = db::take_oidc_login(db, state).await?.ok_or_else(expired)?;
+    ) -> Result<Claims, AccountsError> {
+        let login = db::take_oidc_login(db, state)
+            .await?
+            .ok_or(OidcError::Expired)?;
         let client = self.client().await?;
         let refused = |what: &str, e: &dyn std::fmt::Display| {
             tracing::warn!(error = %e, "OIDC {what} failed");
-            Problem::new(
-                axum::http::StatusCode::BAD_GATEWAY,
-                "identity-provider-refused",
-                format!("The sign-in provider did not confirm who you are ({what}). Try again."),
-            )
+            OidcError::Refused {
+                step: what.to_string(),
+            }
         };
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_string()))

@@ -20,7 +20,7 @@ use crate::admin::{self, Actor, FormKey, Once};
 use crate::db::{self, LinkPurpose, User};
 use crate::domain::{Email, TokenScope, safe_next, safe_next_or};
 use crate::identity::{cookie, cookie_of, session_cookie_of};
-use crate::{Accounts, Identity, Page, Signup};
+use crate::{Accounts, AccountsError, Identity, Page, Signup};
 use tutti_platform::{Access, AuditEntry, ClientIp, Routes, same_secret};
 
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -145,9 +145,9 @@ fn mint_form_key() -> String {
 
 /// The key a form came with. A form without one, or older than the keys are kept, is
 /// refused, so that a key the sweep deleted cannot create a second time.
-fn form_key(raw: Option<&str>) -> Result<&str, Problem> {
+fn form_key(raw: Option<&str>) -> Result<&str, AccountsError> {
     let stale = || {
-        Problem::invalid(
+        AccountsError::invalid(
             "form_key",
             "This form is out of date or incomplete. Check what it says and send it again.",
         )
@@ -166,10 +166,21 @@ fn form_key(raw: Option<&str>) -> Result<&str, Problem> {
     Ok(key)
 }
 
-/// Whether a form's problem is for the person to fix in the form, which is shown again
-/// with it, rather than an error page.
-fn fixable(problem: &Problem) -> bool {
-    matches!(problem.status, 400 | 403 | 409 | 422)
+/// Whether a form's error is for the person to fix in the form, which is shown again
+/// with it, rather than an error page: a field broke a rule, the act is not theirs to do,
+/// the link is spent, or it conflicts with what exists.
+fn fixable(e: &AccountsError) -> bool {
+    match e {
+        AccountsError::Invalid { .. }
+        | AccountsError::Forbidden { .. }
+        | AccountsError::LinkExpired
+        | AccountsError::AlreadySetUp { .. }
+        | AccountsError::AccountExists { .. }
+        | AccountsError::LastAdmin
+        | AccountsError::Oidc(crate::OidcError::Expired) => true,
+        AccountsError::Store(e) => e.is_unique_violation(),
+        _ => false,
+    }
 }
 
 /// Keeps a page that shows a secret (or answers for one) out of caches and history.
@@ -249,7 +260,7 @@ async fn login(
             // Not an attempt that counts against anyone.
             p.limits.refund_account("sign-in", &form.email);
             p.limits.refund_address(client);
-            return Err(busy);
+            return Err(busy.into());
         }
     };
     match user {
@@ -465,18 +476,21 @@ async fn oidc_account(
     p: &Accounts,
     lang: Lang,
     claims: &crate::oidc::Claims,
-) -> Result<User, Problem> {
+) -> Result<User, AccountsError> {
     if let Some(user) = db::user_by_identity(p.db.pool(), &claims.issuer, &claims.subject).await? {
         return Ok(user);
     }
     let email = claims.email.as_deref().ok_or_else(|| {
-        Problem::forbidden("The sign-in provider did not share your email address, which Tutti needs. Allow it and try again.")
+        AccountsError::forbidden("The sign-in provider did not share your email address, which Tutti needs. Allow it and try again.", None)
     })?;
     let email = Email::parse(email)?;
     if !claims.email_verified {
-        return Err(Problem::forbidden(format!(
-            "The sign-in provider has not verified {email}. Verify it there, then sign in again."
-        )));
+        return Err(AccountsError::forbidden(
+            format!(
+                "The sign-in provider has not verified {email}. Verify it there, then sign in again."
+            ),
+            None,
+        ));
     }
     let mut tx = p.db.begin().await?;
     let user = match db::user_by_email(&mut *tx, &email).await? {
@@ -484,9 +498,12 @@ async fn oidc_account(
         None => {
             let invited = !db::roles_of(&mut *tx, email.as_str()).await?.is_empty();
             if p.settings.signup != Signup::Open && !invited {
-                return Err(Problem::forbidden(format!(
-                    "There is no account for {email} yet. Ask an administrator to invite you."
-                )));
+                return Err(AccountsError::forbidden(
+                    format!(
+                        "There is no account for {email} yet. Ask an administrator to invite you."
+                    ),
+                    None,
+                ));
             }
             let name = claims.name.clone().unwrap_or_else(|| email.to_string());
             let name =
@@ -593,7 +610,8 @@ async fn redeem(
     .await
     {
         Ok(user) => sign_in(&p, &user, purpose.as_str(), "/profile").await,
-        Err(problem) if problem.status == 422 => {
+        Err(e @ AccountsError::Invalid { .. }) => {
+            let problem = Problem::from(e);
             let email = match purpose {
                 LinkPurpose::Setup => form.email.clone(),
                 LinkPurpose::Invite | LinkPurpose::Reset => {
@@ -612,7 +630,7 @@ async fn redeem(
             )?;
             Ok(with_status(response, problem.status))
         }
-        Err(problem) => Err(problem),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -638,14 +656,15 @@ async fn forgot(
             "accounts/forgot.html",
             json!({ "sent": true, "email": form.email }),
         ),
-        Err(problem) if problem.status == 422 => {
+        Err(e @ AccountsError::Invalid { .. }) => {
+            let problem = Problem::from(e);
             let response = page.render(
                 "accounts/forgot.html",
                 json!({ "error": page.shown(&problem), "email": form.email }),
             )?;
             Ok(with_status(response, problem.status))
         }
-        Err(problem) => Err(problem),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -740,7 +759,8 @@ async fn new_token(
             already_done: true,
             ..Default::default()
         },
-        Err(problem) if fixable(&problem) => {
+        Err(e) if fixable(&e) => {
+            let problem = Problem::from(e);
             let shows = ProfileShows {
                 form: TokenFormView {
                     name: form.name.clone(),
@@ -753,7 +773,7 @@ async fn new_token(
             let response = profile_view(&p, &page, &identity, shows).await?;
             return Ok(with_status(response, problem.status));
         }
-        Err(problem) => return Err(problem),
+        Err(e) => return Err(e.into()),
     };
     Ok(no_store(profile_view(&p, &page, &identity, shows).await?))
 }
@@ -762,13 +782,13 @@ async fn token_from(
     p: &Accounts,
     identity: &Identity,
     form: &TokenForm,
-) -> Result<Once<admin::NewToken>, Problem> {
+) -> Result<Once<admin::NewToken>, AccountsError> {
     let key = form_key(form.form_key.as_deref())?;
     let scope: TokenScope = form.scope.as_deref().unwrap_or("api").parse()?;
     let days = match form.expires_in_days.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(raw.parse::<u32>().map_err(|_| {
-            Problem::invalid(
+            AccountsError::invalid(
                 "expires_in_days",
                 format!(
                     "Write a number of days from 1 to {}, or leave it empty.",
@@ -939,7 +959,8 @@ async fn admin_invite(
             };
             Ok(no_store(users_view(&p, &page, shows).await?))
         }
-        Err(problem) if fixable(&problem) => {
+        Err(e) if fixable(&e) => {
+            let problem = Problem::from(e);
             let shows = UsersShows {
                 invite: InviteFormView {
                     email: form.email.clone(),
@@ -951,7 +972,7 @@ async fn admin_invite(
             let response = users_view(&p, &page, shows).await?;
             Ok(with_status(response, problem.status))
         }
-        Err(problem) => Err(problem),
+        Err(e) => Err(e.into()),
     }
 }
 

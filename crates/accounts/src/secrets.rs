@@ -10,6 +10,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::AccountsError;
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -17,7 +18,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
-use tutti_web::Problem;
 
 fn hash_now(password: &str) -> String {
     Argon2::default()
@@ -67,12 +67,9 @@ impl Hasher {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, Problem> {
-        let busy = || {
-            Problem::busy(
-                "The server is busy checking other passwords. Try again in a few seconds.",
-                Duration::from_secs(2),
-            )
+    ) -> Result<T, AccountsError> {
+        let busy = || AccountsError::Busy {
+            retry_after: Duration::from_secs(2),
         };
         let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
             .await
@@ -86,11 +83,11 @@ impl Hasher {
             out
         })
         .await
-        .map_err(|e| Problem::internal(&e))
+        .map_err(|e| AccountsError::Internal(e.to_string()))
     }
 
     /// Hashes a password for storage.
-    pub async fn hash(&self, password: &str) -> Result<String, Problem> {
+    pub async fn hash(&self, password: &str) -> Result<String, AccountsError> {
         let password = password.to_string();
         self.run(move || hash_now(&password)).await
     }
@@ -98,7 +95,7 @@ impl Hasher {
     /// Checks a password against a stored hash; with no hash (no such account, or one
     /// without a password) it checks against the dummy and answers false. A malformed
     /// hash never matches.
-    pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, Problem> {
+    pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, AccountsError> {
         let password = password.to_string();
         let hash = hash.map(str::to_string);
         self.run(move || match hash {
@@ -167,8 +164,10 @@ mod tests {
         let hasher = Hasher::new(1, Duration::from_millis(20));
         let held = hasher.permits.clone().acquire_owned().await.unwrap();
         let busy = hasher.hash("correct horse battery").await.unwrap_err();
-        assert_eq!(busy.status, 503);
-        assert!(busy.retry_after.is_some());
+        assert!(matches!(busy, AccountsError::Busy { .. }), "{busy:?}");
+        let problem = tutti_web::Problem::from(busy);
+        assert_eq!(problem.status, 503);
+        assert!(problem.retry_after.is_some());
         drop(held);
         hasher.hash("correct horse battery").await.unwrap();
     }

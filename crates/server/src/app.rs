@@ -161,7 +161,7 @@ pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> a
         .find_map(|m| m.identity.clone())
         .context("no studio provides identities (the accounts studio is missing)")?;
     let accounts = Accounts::new(&platform, accounts_settings(settings))
-        .map_err(|p| anyhow::anyhow!("{}", p.detail))
+        .map_err(|e| anyhow::anyhow!("{}", Problem::from(e).detail))
         .context("could not set up accounts")?;
     Ok(App {
         settings: settings.clone(),
@@ -618,7 +618,7 @@ pub async fn start_with(
     }
     let setup = tutti_accounts::admin::setup_on_start(&app.accounts)
         .await
-        .map_err(|p| anyhow::anyhow!("{}", p.detail))
+        .map_err(|e| anyhow::anyhow!("{}", Problem::from(e).detail))
         .context("could not check whether the first admin exists")?;
 
     let url = settings.public_url.clone();

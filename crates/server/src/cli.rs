@@ -541,7 +541,8 @@ async fn run_jobs(app: &app::App, command: JobsCommand) -> anyhow::Result<()> {
 }
 
 /// A problem document as an operator reads it: the field at fault, then what to do.
-fn problem(p: Problem) -> anyhow::Error {
+fn problem(e: impl Into<Problem>) -> anyhow::Error {
+    let p = e.into();
     match p.field {
         Some(field) => anyhow::anyhow!("{field}: {}", p.detail),
         None => anyhow::anyhow!("{}", p.detail),

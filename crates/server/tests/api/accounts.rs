@@ -96,7 +96,8 @@ async fn the_first_person_becomes_admin_through_the_one_time_setup_link() {
         admin::setup_on_start(app.platform()).await.unwrap(),
         admin::Setup::Done
     );
-    let refused = admin::fresh_setup_link(app.platform()).await.unwrap_err();
+    let refused =
+        tutti_web::Problem::from(admin::fresh_setup_link(app.platform()).await.unwrap_err());
     assert_eq!(refused.status, 409);
 }
 

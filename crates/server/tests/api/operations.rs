@@ -36,15 +36,19 @@ async fn health_readiness_and_metrics_answer() {
     assert!(metrics.contains("tutti_blob_bytes_written_total"));
 }
 
-#[tokio::test]
-async fn the_openapi_document_describes_the_api_from_the_code() {
-    let app = spawn_app().await;
-    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+async fn openapi(app: &TestApp) -> Value {
+    reqwest::get(app.url("/api/v1/openapi.json"))
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_api_from_the_code() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
     assert_eq!(doc["info"]["title"], "Tutti");
     let paths = doc["paths"].as_object().unwrap();
     for path in [
@@ -66,12 +70,7 @@ async fn the_openapi_document_describes_the_api_from_the_code() {
 #[tokio::test]
 async fn every_operation_is_described() {
     let app = spawn_app().await;
-    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi(&app).await;
     assert_eq!(doc["info"]["license"]["identifier"], "AGPL-3.0-or-later");
     assert!(doc["info"].get("contact").is_none());
     assert!(

@@ -112,7 +112,7 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
             ra.is_ok() != rb.is_ok(),
             "round {round}: exactly one demotion passes: {ra:?} {rb:?}"
         );
-        let refused = ra.err().or(rb.err()).unwrap();
+        let refused = tutti_web::Problem::from(ra.err().or(rb.err()).unwrap());
         assert_eq!(refused.status, 409);
         assert_eq!(refused.field.as_deref(), Some("role"));
         assert_eq!(
