@@ -1,0 +1,28 @@
+//! `tutti-load SCENARIO [OPTIONS]`: runs one load scenario against a Tutti server and
+//! prints what it measured (see the `tutti_loadgen` library for how).
+
+use clap::{Parser, Subcommand};
+use tutti_loadgen::scenarios::pages;
+
+/// Open-loop load generator for Tutti: fixed-rate requests from signed-in virtual users,
+/// latencies from each request's scheduled send time.
+#[derive(Debug, Parser)]
+#[command(name = "tutti-load", version)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// The home page and an authenticated API read (GET /api/v1/me), alternately.
+    Pages(pages::PagesArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.scenario {
+        Scenario::Pages(args) => pages::run(args).await.map(|_| ()),
+    }
+}
