@@ -19,7 +19,7 @@ use crate::Platform;
 use crate::access::{Access, Routes, StudioRoutes};
 use crate::audit::{self, AuditEntry};
 use crate::error::PlatformError;
-use crate::identity::{Gate, Identity};
+use crate::identity::{Gate, Identity, MaybeIdentity};
 use crate::page::Page;
 use crate::studio::NavEntry;
 
@@ -89,8 +89,10 @@ async fn home(
     State(p): State<Platform>,
     page: Page,
     gate: axum::Extension<Gate>,
+    MaybeIdentity(viewer): MaybeIdentity,
 ) -> Result<Response, Problem> {
-    let setup_pending = gate.provider.setup_pending().await?;
+    // Someone signed in means an account exists: no need to ask the database.
+    let setup_pending = viewer.is_none() && gate.provider.setup_pending().await?;
     page.render(
         "home.html",
         json!({ "studios": p.nav.as_slice(), "setup_pending": setup_pending }),
