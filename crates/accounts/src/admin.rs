@@ -172,11 +172,7 @@ pub async fn create_user(
     };
     tutti_platform::audit::record(
         &mut *tx,
-        with_roles_args(
-            actor.audit("user-created", with_roles(&email, roles)),
-            &email,
-            roles,
-        ),
+        audit_with_roles(&actor, "user-created", &email, roles),
     )
     .await?;
     tx.commit().await?;
@@ -188,16 +184,15 @@ pub async fn create_user(
     })
 }
 
-/// `dana@example.org with roles [speaker, reviewer]`, as the audit log words it.
-fn with_roles(email: &Email, roles: &[Role]) -> String {
-    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    format!("{email} with roles [{}]", roles.join(", "))
-}
-
-/// The audit arguments of [`with_roles`]: the email, and the roles as a list.
-fn with_roles_args(entry: AuditEntry, email: &Email, roles: &[Role]) -> AuditEntry {
-    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    entry.arg("email", email.as_str()).arg("roles", roles)
+/// The audit entry of an action on `email` with `roles`: worded
+/// `dana@example.org with roles [speaker, reviewer]`, with the email and the roles as its
+/// arguments for pages in other languages.
+fn audit_with_roles(actor: &Actor<'_>, action: &str, email: &Email, roles: &[Role]) -> AuditEntry {
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    actor
+        .audit(action, format!("{email} with roles [{}]", names.join(", ")))
+        .arg("email", email.as_str())
+        .arg("roles", names)
 }
 
 /// A mail's text in `lang`, from the messages `<key>-subject` and `<key>-body`.
@@ -287,15 +282,8 @@ async fn invite_with(
     } else {
         Some(invite_link(p, &mut tx, &email, &actor, lang).await?)
     };
-    tutti_platform::audit::record(
-        &mut *tx,
-        with_roles_args(
-            actor.audit("invited", with_roles(&email, roles)),
-            &email,
-            roles,
-        ),
-    )
-    .await?;
+    tutti_platform::audit::record(&mut *tx, audit_with_roles(&actor, "invited", &email, roles))
+        .await?;
     tx.commit().await?;
     // Mail queued in the transaction goes out now, not at the next poll.
     p.queue.notify();

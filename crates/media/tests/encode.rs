@@ -371,8 +371,8 @@ fn flac_is_the_same_file_whatever_the_number_of_workers() {
             })
             .collect();
         assert!(files.len() == 4 && files[0].len() > 1000);
-        for (i, file) in files.iter().enumerate().skip(1) {
-            assert!(file == &files[0], "{} workers differ from one", i + 1);
+        for (workers, file) in (1..).zip(&files) {
+            assert!(file == &files[0], "{workers} workers differ from one");
         }
         let path = dir.path().join(format!("w4-{seekable}.flac"));
         assert_lossless(&ffmpeg_decode(&path, input), &samples, 16);
