@@ -21,6 +21,7 @@ pub mod limits;
 pub mod openapi;
 pub mod page;
 pub mod security;
+pub mod serve;
 pub mod studio;
 pub mod uploads;
 pub mod ws;
@@ -91,6 +92,37 @@ pub struct Platform {
     pub admin_tabs: Arc<Vec<NavEntry>>,
     /// This process's WebSockets: limits, guest tokens, shutdown ([`ws`]).
     pub sockets: ws::Hub,
+}
+
+/// A key the server makes for itself on first use (`platform_secrets`), the same on
+/// every node behind one database: it signs tokens that need no table of their own
+/// (WebSocket guests, campaign invitations) and salts ids that must not be reversible.
+pub async fn server_secret(db: &Db, name: &str) -> Result<Vec<u8>, PlatformError> {
+    use base64::Engine as _;
+    let fresh: [u8; 32] = rand::random();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(fresh);
+    sqlx::query(
+        "INSERT INTO platform_secrets (name, value, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(&encoded)
+    .bind(tutti_store::now_ms())
+    .execute(db.pool())
+    .await?;
+    let stored: String = sqlx::query_scalar("SELECT value FROM platform_secrets WHERE name = $1")
+        .bind(name)
+        .fetch_one(db.pool())
+        .await?;
+    base64::engine::general_purpose::STANDARD
+        .decode(stored.trim())
+        .ok()
+        .filter(|k| k.len() >= 16)
+        .ok_or_else(|| {
+            PlatformError::Problem(tutti_web::Problem::internal(&format!(
+                "platform_secrets holds an unreadable {name} key; delete the row to make a new one"
+            )))
+        })
 }
 
 /// Compares two secrets in time independent of where they differ.

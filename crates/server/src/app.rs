@@ -36,9 +36,14 @@ use crate::{health, metrics};
 /// is one line here (and its crate in `Cargo.toml`); a studio with settings of its own
 /// reads them with `settings.studio::<ItsSettings>("name")?`.
 pub fn studios(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Studio>>> {
-    Ok(vec![Box::new(AccountsStudio {
-        settings: accounts_settings(settings),
-    })])
+    Ok(vec![
+        Box::new(AccountsStudio {
+            settings: accounts_settings(settings),
+        }),
+        Box::new(tutti_recital::RecitalStudio {
+            settings: settings.studio("recital")?,
+        }),
+    ])
 }
 
 /// `settings` with every studio's section as the studio runs with it (defaults filled

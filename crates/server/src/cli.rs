@@ -119,6 +119,8 @@ pub enum Command {
     /// or database needed).
     #[command(subcommand)]
     Media(crate::media_cli::MediaCommand),
+    /// Recital campaigns, texts and dataset exports.
+    Recital(crate::recital_cli::RecitalArgs),
 }
 
 /// The flags of `serve`, which `config` takes too.
@@ -290,6 +292,7 @@ impl Cli {
             Command::Migrate(settings) => settings,
             Command::Admin(admin) => &admin.settings,
             Command::Jobs(jobs) => &jobs.settings,
+            Command::Recital(recital) => &recital.settings,
             Command::Media(_) => return None,
         };
         Some(own.or(&self.early))
@@ -378,6 +381,12 @@ async fn run_with_settings(command: Command, settings: Settings) -> anyhow::Resu
         Command::Jobs(JobsArgs { command, .. }) => {
             let app = app::build(&settings).await?;
             let result = run_jobs(&app, command).await;
+            app.db.close().await;
+            result
+        }
+        Command::Recital(crate::recital_cli::RecitalArgs { command, .. }) => {
+            let app = app::build(&settings).await?;
+            let result = crate::recital_cli::run(&app, command).await;
             app.db.close().await;
             result
         }

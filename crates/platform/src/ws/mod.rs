@@ -61,7 +61,7 @@ use axum::extract::ws::WebSocket;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
+
 use futures_util::{SinkExt as _, Stream, StreamExt as _};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -310,30 +310,7 @@ impl Hub {
 
 /// The guest-token key, made once and shared by every node through the database.
 async fn load_secret(db: &Db) -> Result<Vec<u8>, PlatformError> {
-    let fresh: [u8; guest::SECRET_BYTES] = rand::random();
-    let encoded = base64::engine::general_purpose::STANDARD.encode(fresh);
-    sqlx::query(
-        "INSERT INTO platform_secrets (name, value, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(SECRET_NAME)
-    .bind(&encoded)
-    .bind(tutti_store::now_ms())
-    .execute(db.pool())
-    .await?;
-    let stored: String = sqlx::query_scalar("SELECT value FROM platform_secrets WHERE name = $1")
-        .bind(SECRET_NAME)
-        .fetch_one(db.pool())
-        .await?;
-    base64::engine::general_purpose::STANDARD
-        .decode(stored.trim())
-        .ok()
-        .filter(|k| k.len() >= 16)
-        .ok_or_else(|| {
-            PlatformError::Problem(Problem::internal(
-                &"platform_secrets holds an unreadable ws-guest key; delete the row to make a new one",
-            ))
-        })
+    crate::server_secret(db, SECRET_NAME).await
 }
 
 /// One socket counted against its owner's limit until dropped.

@@ -67,6 +67,11 @@ impl TestApp {
         running.wait()
     }
 
+    /// The running server, to look at its stores as a test's last check.
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().expect("the server is running")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -11,6 +11,7 @@ mod jobs;
 mod oidc;
 mod operations;
 mod pages;
+mod recital;
 mod roles;
 mod security;
 mod settings;

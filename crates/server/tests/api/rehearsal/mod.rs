@@ -18,8 +18,7 @@ use tutti_web::{Json, Problem};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
-pub const SPEAKER: Role = Role::declare("speaker");
-pub const REVIEWER: Role = Role::declare("reviewer");
+pub use tutti_recital::{REVIEWER, SPEAKER};
 pub const ARTIST: Role = Role::declare("artist");
 pub const MEMBER: Role = Role::declare("member");
 
@@ -77,29 +76,25 @@ impl Studio for Rehearsal {
         &[
             (
                 "en",
-                "rehearsal = Rehearsal\nrehearsal-about = A room to try things.\nrole-speaker = Speaker\nrole-reviewer = Reviewer\nrole-artist = Artist\nrole-member = Member\n",
+                "rehearsal = Rehearsal\nrehearsal-about = A room to try things.\nrole-artist = Artist\nrole-member = Member\n",
             ),
             (
                 "he",
-                "rehearsal = חזרה\nrehearsal-about = חדר לנסות דברים.\nrole-speaker = דובר\nrole-reviewer = סוקר\nrole-artist = אמן\nrole-member = חבר\n",
+                "rehearsal = חזרה\nrehearsal-about = חדר לנסות דברים.\nrole-artist = אמן\nrole-member = חבר\n",
             ),
         ]
     }
 
     fn roles(&self) -> Vec<RoleDef> {
-        [
-            (SPEAKER, "role-speaker"),
-            (REVIEWER, "role-reviewer"),
-            (ARTIST, "role-artist"),
-            (MEMBER, "role-member"),
-        ]
-        .into_iter()
-        .map(|(role, label)| RoleDef {
-            role,
-            label,
-            studio: "rehearsal",
-        })
-        .collect()
+        // Speakers and reviewers are the recital's; the rest stand for studios to come.
+        [(ARTIST, "role-artist"), (MEMBER, "role-member")]
+            .into_iter()
+            .map(|(role, label)| RoleDef {
+                role,
+                label,
+                studio: "rehearsal",
+            })
+            .collect()
     }
 
     fn nav(&self) -> Option<NavEntry> {

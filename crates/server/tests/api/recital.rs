@@ -1,0 +1,702 @@
+//! The recital studio through its API, as a speaker's page and a reviewer's browser use
+//! it: a campaign and a text set up in the admin pages, a reading streamed in chunks that
+//! arrive out of order and twice, its processing into cues and clips, validation by
+//! other people, and an export. Hostile inputs each get a clear problem and change
+//! nothing.
+
+use std::io::Read as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tutti_accounts::TokenScope;
+use tutti_media::AudioSpec;
+use tutti_media::encode::Output;
+use tutti_media::pcm::MemorySource;
+use tutti_media::presets::Preset;
+use tutti_media::transcode::{Target, transcode};
+
+use crate::helpers::{Browser, REVIEWER, TestApp, problem, spawn_app, spawn_app_with, with_token};
+
+/// A voice-like recording in WebM/Opus as MediaRecorder writes it: a tone that comes and
+/// goes (syllables) with pauses between phrases.
+pub fn recording(seconds: f32) -> Vec<u8> {
+    let spec = AudioSpec::new(48_000, 1).unwrap();
+    let n = (seconds * 48_000.0) as usize;
+    let samples: Vec<f32> = (0..n)
+        .map(|i| {
+            let t = i as f32 / 48_000.0;
+            let phrase = (t % 2.0) < 1.5;
+            let syllable = (t * 4.0 * std::f32::consts::TAU).sin().abs();
+            let tone = (t * 220.0 * std::f32::consts::TAU).sin();
+            if phrase {
+                0.4 * syllable * tone
+            } else {
+                0.0005 * tone
+            }
+        })
+        .collect();
+    let mut source = MemorySource::new(spec, samples);
+    let out = Arc::new(Mutex::new(Vec::new()));
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let target = Target {
+        preset: *Preset::by_name("speech-standard-webm").unwrap(),
+        output: Output::stream(Shared(out.clone())),
+    };
+    transcode(&mut source, vec![target], None, &mut |_| {}).unwrap();
+    out.lock().unwrap().clone()
+}
+
+pub fn digest(bytes: &[u8]) -> String {
+    let sum = Sha256::digest(bytes);
+    format!(
+        "sha-256=:{}:",
+        base64::engine::general_purpose::STANDARD.encode(sum)
+    )
+}
+
+/// A reviewer's browser that made a campaign with one pasted text; gives the campaign's
+/// slug and the document's id.
+async fn campaign(
+    app: &TestApp,
+    mode: &str,
+    labels: &str,
+    text: &str,
+) -> (Browser, String, String) {
+    let reviewer = app.signed_in("reviewer@example.test", &[REVIEWER]).await;
+    let made = reviewer
+        .form(
+            "/recital/admin/campaigns",
+            &[
+                ("slug", "hebrew"),
+                ("title", "Hebrew reading"),
+                ("language", "he"),
+                ("mode", mode),
+                ("labels", labels),
+                ("access", "open"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        made.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        made.text().await.unwrap()
+    );
+    let pasted = reviewer
+        .form(
+            "/recital/admin/c/hebrew/paste",
+            &[("title", "שלום"), ("language", "he"), ("text", text)],
+        )
+        .await;
+    assert_eq!(pasted.status(), StatusCode::SEE_OTHER);
+    let c: Value = reviewer
+        .api(Method::GET, "/api/v1/recital/campaigns/hebrew", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let doc = c["documents"][0]["id"].as_str().unwrap().to_string();
+    (reviewer, "hebrew".into(), doc)
+}
+
+const TEXT: &str = "שלום לכולם. היום נקרא טקסט קצר.\nצה\"ל הוא צבא ההגנה לישראל. ד\"ר כהן הגיע!";
+
+struct Speaker {
+    client: Client,
+    base: String,
+}
+
+impl Speaker {
+    async fn new(app: &TestApp, email: &str) -> Speaker {
+        app.user(email, &[]).await;
+        let token = app.token(email, TokenScope::Api).await;
+        Speaker {
+            client: with_token(&token),
+            base: app.url("/api/v1/recital"),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+        let mut r = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send().await.unwrap()
+    }
+
+    async fn json(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let r = self.call(method, path, body).await;
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    async fn consent(&self, slug: &str) {
+        self.json(
+            Method::POST,
+            &format!("/campaigns/{slug}/consent"),
+            Some(json!({"version": 1})),
+        )
+        .await;
+    }
+
+    async fn put(&self, session: &str, part: i64, seq: i64, bytes: &[u8]) -> reqwest::Response {
+        self.client
+            .put(format!(
+                "{}/sessions/{session}/chunks/{seq}?part={part}",
+                self.base
+            ))
+            .header("content-type", "audio/webm;codecs=opus")
+            .header("content-digest", digest(bytes))
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn until_processed(&self, session: &str) -> Value {
+        for _ in 0..300 {
+            let s = self
+                .json(Method::GET, &format!("/sessions/{session}"), None)
+                .await;
+            if s["state"] == "processed" || s["state"] == "discarded" || !s["error"].is_null() {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("session {session} was not processed in 30 s");
+    }
+}
+
+fn slices(bytes: &[u8], n: usize) -> Vec<Vec<u8>> {
+    bytes
+        .chunks(bytes.len().div_ceil(n))
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_speaker_reads_three_sentences_out_of_order_and_gets_three_cues() {
+    let app = spawn_app().await;
+    let (_reviewer, slug, doc) = campaign(&app, "long-form", "", TEXT).await;
+    let dana = Speaker::new(&app, "dana@example.test").await;
+
+    // The document is readable before joining; recording needs consent.
+    let document = dana
+        .json(Method::GET, &format!("/documents/{doc}"), None)
+        .await;
+    assert_eq!(document["dir"], "rtl");
+    let sentences: Vec<String> = document["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sentences.len(), 4, "{document}");
+    let refused = dana
+        .call(Method::POST, "/sessions", Some(json!({"document_id": doc})))
+        .await;
+    assert_eq!(
+        problem(refused, StatusCode::FORBIDDEN).await["type"],
+        "urn:tutti:problem:consent-needed"
+    );
+    dana.consent(&slug).await;
+
+    let session = dana
+        .call(Method::POST, "/sessions", Some(json!({"document_id": doc})))
+        .await;
+    assert_eq!(session.status(), StatusCode::CREATED);
+    let id = session.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let audio = recording(7.0);
+    let chunks = slices(&audio, 4);
+    // Out of order, and the second one twice.
+    for seq in [1usize, 0, 3, 1, 2] {
+        let r = dana.put(&id, 0, seq as i64, &chunks[seq]).await;
+        assert!(
+            r.status() == StatusCode::CREATED || r.status() == StatusCode::OK,
+            "{}",
+            r.status()
+        );
+    }
+    let again = dana.put(&id, 0, 1, &chunks[1]).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let other_bytes = dana.put(&id, 0, 1, &chunks[2]).await;
+    assert_eq!(
+        problem(other_bytes, StatusCode::CONFLICT).await["type"],
+        "urn:tutti:problem:chunk-conflict"
+    );
+
+    // A sentence read again after "previous" replaces its first end.
+    let segments = json!([
+        {"sentence_id": sentences[0], "end_ms": 1500},
+        {"sentence_id": sentences[1], "end_ms": 2600},
+        {"sentence_id": sentences[1], "end_ms": 3400},
+        {"sentence_id": sentences[2], "end_ms": 5200},
+        {"sentence_id": sentences[3], "end_ms": 6500},
+    ]);
+    dana.json(
+        Method::POST,
+        &format!("/sessions/{id}/segments"),
+        Some(segments),
+    )
+    .await;
+    let ended = dana
+        .json(
+            Method::POST,
+            &format!("/sessions/{id}/end"),
+            Some(json!({"keep_last": false})),
+        )
+        .await;
+    assert!(ended["state"] == "ended" || ended["state"] == "processed");
+    // Ending twice is harmless.
+    dana.json(
+        Method::POST,
+        &format!("/sessions/{id}/end"),
+        Some(json!({"keep_last": false})),
+    )
+    .await;
+    let late = dana.put(&id, 0, 4, &chunks[0]).await;
+    assert_eq!(
+        problem(late, StatusCode::CONFLICT).await["type"],
+        "urn:tutti:problem:session-ended"
+    );
+
+    let done = dana.until_processed(&id).await;
+    assert_eq!(done["state"], "processed", "{done}");
+    let duration = done["duration_ms"].as_i64().unwrap();
+    assert!(
+        (duration - 5200).abs() < 60,
+        "cut after the last kept sentence: {duration}"
+    );
+    assert!(done["verdict"]["ok"].is_boolean());
+    let vtt = dana
+        .call(Method::GET, &format!("/sessions/{id}/transcript.vtt"), None)
+        .await;
+    assert_eq!(vtt.status(), StatusCode::OK);
+    assert!(
+        vtt.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/vtt")
+    );
+    let cues = tutti_media::vtt::parse(&vtt.text().await.unwrap()).unwrap();
+    let spans: Vec<(u128, u128)> = cues
+        .iter()
+        .map(|c| (c.start.as_millis(), c.end.as_millis()))
+        .collect();
+    assert_eq!(spans, [(0, 1500), (1500, 3400), (3400, 5200)]);
+    assert_eq!(cues[0].text, "שלום לכולם.");
+
+    // Audio streams with ranges; someone else sees nothing.
+    let ranged = dana
+        .client
+        .get(format!("{}/sessions/{id}/audio", dana.base))
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(ranged.bytes().await.unwrap().len(), 100);
+    let eve = Speaker::new(&app, "eve@example.test").await;
+    for path in [
+        format!("/sessions/{id}"),
+        format!("/sessions/{id}/transcript.vtt"),
+        format!("/sessions/{id}/audio"),
+    ] {
+        problem(
+            eve.call(Method::GET, &path, None).await,
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    let foreign = eve.put(&id, 0, 9, &chunks[0]).await;
+    problem(foreign, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn hostile_chunks_get_clear_problems_and_store_nothing() {
+    let app = spawn_app_with(|s| {
+        s.studios
+            .insert("recital".into(), json!({ "max_chunk_bytes": 50_000 }));
+    })
+    .await;
+    let (_reviewer, slug, doc) = campaign(&app, "long-form", "", TEXT).await;
+    let dana = Speaker::new(&app, "dana@example.test").await;
+    dana.consent(&slug).await;
+    let s = dana
+        .json(Method::POST, "/sessions", Some(json!({"document_id": doc})))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    let audio = recording(3.0);
+
+    let not_audio = dana.put(id, 0, 0, b"<html>hello</html>").await;
+    assert_eq!(
+        problem(not_audio, StatusCode::UNSUPPORTED_MEDIA_TYPE).await["field"],
+        "body"
+    );
+    let big = vec![0x1a, 0x45, 0xdf, 0xa3]
+        .into_iter()
+        .chain(std::iter::repeat_n(0, 60_000))
+        .collect::<Vec<u8>>();
+    problem(
+        dana.put(id, 0, 0, &big).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    let damaged = dana
+        .client
+        .put(format!("{}/sessions/{id}/chunks/0", dana.base))
+        .header("content-type", "audio/webm")
+        .header("content-digest", digest(b"other bytes"))
+        .body(audio.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(damaged, StatusCode::UNPROCESSABLE_ENTITY).await["field"],
+        "Content-Digest"
+    );
+    let no_digest = dana
+        .client
+        .put(format!("{}/sessions/{id}/chunks/0", dana.base))
+        .body(audio.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(no_digest, StatusCode::UNPROCESSABLE_ENTITY).await["field"],
+        "Content-Digest"
+    );
+    let negative = dana.put(id, 0, -1, &audio).await;
+    assert!(negative.status().is_client_error());
+    let unknown = dana
+        .call(
+            Method::POST,
+            &format!("/sessions/{id}/segments"),
+            Some(json!([{"sentence_id": "nope", "end_ms": 100}])),
+        )
+        .await;
+    assert_eq!(
+        problem(unknown, StatusCode::UNPROCESSABLE_ENTITY).await["field"],
+        "0.sentence_id"
+    );
+    let view = dana
+        .json(Method::GET, &format!("/sessions/{id}"), None)
+        .await;
+    assert_eq!(view["chunks"], 0, "nothing was stored: {view}");
+}
+
+#[tokio::test]
+async fn other_people_validate_clips_and_an_export_contains_them() {
+    let app = spawn_app().await;
+    let (reviewer, slug, doc) = campaign(&app, "long-form", "", TEXT).await;
+    let dana = Speaker::new(&app, "dana@example.test").await;
+    dana.consent(&slug).await;
+    let s = dana
+        .json(Method::POST, "/sessions", Some(json!({"document_id": doc})))
+        .await;
+    let id = s["id"].as_str().unwrap().to_string();
+    let document = dana
+        .json(Method::GET, &format!("/documents/{doc}"), None)
+        .await;
+    let first = document["sentences"][0]["id"].as_str().unwrap();
+    let second = document["sentences"][1]["id"].as_str().unwrap();
+    for (seq, chunk) in slices(&recording(4.0), 2).iter().enumerate() {
+        assert_eq!(
+            dana.put(&id, 0, seq as i64, chunk).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    dana.json(
+        Method::POST,
+        &format!("/sessions/{id}/segments"),
+        Some(json!([{"sentence_id": first, "end_ms": 1800}, {"sentence_id": second, "end_ms": 3800}])),
+    )
+    .await;
+    dana.json(
+        Method::POST,
+        &format!("/sessions/{id}/end"),
+        Some(json!({"keep_last": true})),
+    )
+    .await;
+    assert_eq!(dana.until_processed(&id).await["state"], "processed");
+
+    // Nobody validates their own clips.
+    assert_eq!(
+        dana.call(
+            Method::GET,
+            &format!("/campaigns/{slug}/validation/next"),
+            None
+        )
+        .await
+        .status(),
+        StatusCode::NO_CONTENT
+    );
+    let mut voted = Vec::new();
+    for email in ["ana@example.test", "ben@example.test"] {
+        let v = Speaker::new(&app, email).await;
+        v.consent(&slug).await;
+        loop {
+            let next = v
+                .call(
+                    Method::GET,
+                    &format!("/campaigns/{slug}/validation/next"),
+                    None,
+                )
+                .await;
+            if next.status() == StatusCode::NO_CONTENT {
+                break;
+            }
+            let clip: Value = next.json().await.unwrap();
+            let cid = clip["clip_id"].as_str().unwrap().to_string();
+            let audio = v
+                .call(Method::GET, &format!("/clips/{cid}/audio"), None)
+                .await;
+            assert_eq!(audio.status(), StatusCode::OK);
+            let result = v
+                .json(
+                    Method::POST,
+                    &format!("/clips/{cid}/votes"),
+                    Some(json!({"valid": true})),
+                )
+                .await;
+            voted.push((cid, result["status"].as_str().unwrap().to_string()));
+        }
+    }
+    assert_eq!(voted.len(), 4, "two clips, two voters: {voted:?}");
+    assert!(voted[2..].iter().all(|(_, s)| s == "valid"), "{voted:?}");
+
+    let asked = reviewer
+        .api(
+            Method::POST,
+            "/api/v1/recital/campaigns/hebrew/exports",
+            Some(json!({"format": "audiofolder"})),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    let export: Value = asked.json().await.unwrap();
+    let status_url = export["status_url"].as_str().unwrap().to_string();
+    let mut row = Value::Null;
+    for _ in 0..300 {
+        row = reviewer
+            .api(Method::GET, &status_url, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if row["state"] == "done" || row["state"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(row["state"], "done", "{row}");
+    let download = reviewer
+        .get(&format!(
+            "/recital/admin/exports/{}/download",
+            export["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(download.status(), StatusCode::OK);
+    let bytes = download.bytes().await.unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+    let mut metadata = String::new();
+    let mut oggs = 0;
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        if path.ends_with("metadata.csv") {
+            entry.read_to_string(&mut metadata).unwrap();
+        }
+        if path.ends_with(".ogg") {
+            oggs += 1;
+        }
+    }
+    assert_eq!(oggs, 2);
+    assert!(metadata.contains("שלום לכולם."), "{metadata}");
+    assert!(!metadata.contains("dana@example.test"));
+    // The exported session is published now.
+    let published = dana
+        .json(Method::GET, &format!("/sessions/{id}"), None)
+        .await;
+    assert_eq!(published["state"], "published");
+}
+
+#[tokio::test]
+async fn a_new_agreement_asks_again_and_a_text_in_a_wrong_encoding_is_refused() {
+    let app = spawn_app().await;
+    let (reviewer, slug, doc) = campaign(&app, "long-form", "", TEXT).await;
+    let dana = Speaker::new(&app, "dana@example.test").await;
+    dana.consent(&slug).await;
+    let stale = dana
+        .call(
+            Method::POST,
+            &format!("/campaigns/{slug}/consent"),
+            Some(json!({"version": 7})),
+        )
+        .await;
+    assert_eq!(
+        problem(stale, StatusCode::UNPROCESSABLE_ENTITY).await["field"],
+        "version"
+    );
+    let changed = reviewer
+        .form(
+            "/recital/admin/c/hebrew/agreement",
+            &[("text", "A new agreement.")],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    let refused = dana
+        .call(Method::POST, "/sessions", Some(json!({"document_id": doc})))
+        .await;
+    let p = problem(refused, StatusCode::FORBIDDEN).await;
+    assert!(p["detail"].as_str().unwrap().contains("changed"), "{p}");
+    dana.json(
+        Method::POST,
+        &format!("/campaigns/{slug}/consent"),
+        Some(json!({"version": 2})),
+    )
+    .await;
+    dana.json(Method::POST, "/sessions", Some(json!({"document_id": doc})))
+        .await;
+
+    // "שלום" in Windows-1255 is not UTF-8.
+    let cp1255 = vec![0xf9, 0xec, 0xe5, 0xed, b'.', b'\n'];
+    let before = reviewer
+        .api(Method::GET, "/api/v1/recital/campaigns/hebrew", None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["documents"]
+        .as_array()
+        .unwrap()
+        .len();
+    let upload = reviewer
+        .client
+        .post(format!(
+            "{}/recital/admin/c/hebrew/documents/file?name=old.txt",
+            reviewer.base
+        ))
+        .header("x-csrf-token", &reviewer.csrf)
+        .header("content-type", "application/octet-stream")
+        .body(cp1255)
+        .send()
+        .await
+        .unwrap();
+    let p = problem(upload, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(p["detail"].as_str().unwrap().contains("UTF-8"), "{p}");
+    let after = reviewer
+        .api(Method::GET, "/api/v1/recital/campaigns/hebrew", None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["documents"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn clip_takes_follow_the_labels_and_a_discarded_take_leaves_no_audio() {
+    let app = spawn_app().await;
+    let (_reviewer, slug, doc) = campaign(&app, "clip", "joy,anger", TEXT).await;
+    let dana = Speaker::new(&app, "dana@example.test").await;
+    dana.consent(&slug).await;
+    let prompt = dana
+        .json(
+            Method::GET,
+            &format!("/campaigns/{slug}/prompts/next"),
+            None,
+        )
+        .await;
+    assert_eq!(prompt["label"], "joy");
+    let sentence = prompt["sentence_id"].as_str().unwrap().to_string();
+    let missing_label = dana
+        .call(
+            Method::POST,
+            "/sessions",
+            Some(json!({"document_id": doc, "sentence_id": sentence})),
+        )
+        .await;
+    assert_eq!(
+        problem(missing_label, StatusCode::UNPROCESSABLE_ENTITY).await["field"],
+        "label"
+    );
+    let take = dana
+        .json(
+            Method::POST,
+            "/sessions",
+            Some(json!({"document_id": doc, "sentence_id": sentence, "label": "joy"})),
+        )
+        .await;
+    let id = take["id"].as_str().unwrap().to_string();
+    let audio = recording(2.5);
+    assert_eq!(
+        dana.put(&id, 0, 0, &audio).await.status(),
+        StatusCode::CREATED
+    );
+    dana.json(
+        Method::POST,
+        &format!("/sessions/{id}/end"),
+        Some(json!({"keep_last": true})),
+    )
+    .await;
+    let done = dana.until_processed(&id).await;
+    assert_eq!(done["state"], "processed", "{done}");
+    assert!(done["verdict"]["problems"].is_array());
+    // The same sentence is next with the other label.
+    let next = dana
+        .json(
+            Method::GET,
+            &format!("/campaigns/{slug}/prompts/next"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            next["sentence_id"].as_str().unwrap(),
+            next["label"].as_str().unwrap()
+        ),
+        (sentence.as_str(), "anger")
+    );
+
+    let discarded = dana
+        .json(Method::DELETE, &format!("/sessions/{id}"), None)
+        .await;
+    assert_eq!(discarded["state"], "discarded");
+    for _ in 0..100 {
+        let audio = dana
+            .call(Method::GET, &format!("/sessions/{id}/audio"), None)
+            .await;
+        if audio.status() == StatusCode::CONFLICT {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let blobs = &app.running().app.blobs;
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = blobs.list(&format!("recital/sessions/{id}")).await.unwrap();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(left.is_empty(), "the take's audio is gone: {left:?}");
+}
