@@ -3,6 +3,8 @@ import schemathesis
 
 # A tus PATCH body is plain bytes under its own media type.
 schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
+# A recording's chunk is the recorder's bytes under its audio type.
+schemathesis.serializer.alias("audio/webm", "application/octet-stream")
 
 
 # A multipart form carries text and files only: an empty list is no part at all, and a

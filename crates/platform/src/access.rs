@@ -116,8 +116,14 @@ impl Roles {
                 ),
             ));
         }
-        for role in roles {
+        for (i, role) in roles.iter().enumerate() {
             self.parse(role.as_str(), field)?;
+            if roles[..i].contains(role) {
+                return Err(PlatformError::invalid(
+                    field,
+                    format!("{role} is listed twice; name each role once."),
+                ));
+            }
         }
         Ok(())
     }

@@ -372,9 +372,8 @@ pub struct Start<'a> {
 pub async fn start_session(p: &Platform, identity: &Identity, start: Start<'_>) -> Result<Session> {
     let document = db::document(p.db.pool(), start.document_id)
         .await?
-        .ok_or_else(|| RecitalError::Invalid {
-            field: "document_id".into(),
-            detail: format!("there is no document `{}`", start.document_id),
+        .ok_or_else(|| {
+            RecitalError::not_found(format!("there is no document `{}`", start.document_id))
         })?;
     let campaign = db::campaign_by_id(p.db.pool(), &document.campaign_id)
         .await?
@@ -507,8 +506,8 @@ pub struct ChunkUpload<'a> {
     pub part: i64,
     pub seq: i64,
     pub media_type: &'a str,
-    /// The SHA-256 the client announced in `Content-Digest`.
-    pub digest: [u8; 32],
+    /// The `Content-Digest` header as sent (checked once the session is known).
+    pub digest: Option<&'a str>,
     pub body: Bytes,
 }
 
@@ -539,6 +538,7 @@ pub async fn put_chunk(
         ));
     }
     let session = own_session(p, identity, session_id).await?;
+    let digest = parse_digest(digest)?;
     let actual: [u8; 32] = Sha256::digest(&body).into();
     if actual != digest {
         return Err(RecitalError::invalid(
