@@ -1461,3 +1461,85 @@ pub async fn clip_counts<'c>(
     .fetch_all(e)
     .await?)
 }
+
+/// Whether this person shows their name on the leaderboard.
+pub async fn public_name<'c>(e: impl Executor<'c, Database = Any>, user_id: &str) -> Result<bool> {
+    let shown: Option<i64> =
+        sqlx::query_scalar("SELECT public_name FROM recital_profiles WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(e)
+            .await?;
+    Ok(shown.unwrap_or(0) != 0)
+}
+
+pub async fn set_public_name<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    shown: bool,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO recital_profiles (user_id, public_name, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE SET public_name = $2, updated_at = $3",
+    )
+    .bind(user_id)
+    .bind(i64::from(shown))
+    .bind(now_ms())
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// The leaderboard's rows: totals per speaker with the name of those who show it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct BoardRow {
+    pub user_id: String,
+    pub ms: i64,
+    pub sessions: i64,
+    pub name: Option<String>,
+}
+
+pub async fn board<'c>(e: impl Executor<'c, Database = Any>) -> Result<Vec<BoardRow>> {
+    Ok(sqlx::query_as(
+        "SELECT s.user_id, CAST(SUM(s.duration_ms) AS BIGINT) AS ms, COUNT(*) AS sessions, \
+         MAX(CASE WHEN p.public_name = 1 THEN u.name END) AS name \
+         FROM recital_sessions s \
+         LEFT JOIN recital_profiles p ON p.user_id = s.user_id \
+         LEFT JOIN users u ON u.id = s.user_id \
+         WHERE s.state IN ('processed', 'published') AND s.duration_ms IS NOT NULL \
+         GROUP BY s.user_id ORDER BY ms DESC, s.user_id",
+    )
+    .fetch_all(e)
+    .await?)
+}
+
+/// Counts of one speaker's clips by status, and the votes they gave.
+pub async fn clip_stats<'c>(
+    e: impl Executor<'c, Database = Any> + Copy,
+    user_id: &str,
+) -> Result<(i64, i64, i64)> {
+    let (recorded, valid): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'valid' THEN 1 ELSE 0 END), 0) \
+         AS BIGINT) FROM recital_clips WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(e)
+    .await?;
+    let votes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recital_votes WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(e)
+        .await?;
+    Ok((recorded, valid, votes))
+}
+
+/// Everything the studio keeps about one person in campaigns, for their own archive.
+pub async fn speaker_rows<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> Result<Vec<Speaker>> {
+    Ok(sqlx::query_as(sql!(
+        "SELECT {SPEAKER_COLUMNS} FROM recital_speakers WHERE user_id = $1 ORDER BY joined_at"
+    ))
+    .bind(user_id)
+    .fetch_all(e)
+    .await?)
+}

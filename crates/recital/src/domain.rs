@@ -264,7 +264,8 @@ impl SessionState {
             (Processed | Published, Event::Processed) => return Ok(None),
             (Processed, Event::Publish) => Published,
             (Published, Event::Publish) => return Ok(None),
-            (Recording | Ended | Processed, Event::Discard) => Discarded,
+            // A speaker may withdraw even a published take: later exports leave it out.
+            (Recording | Ended | Processed | Published, Event::Discard) => Discarded,
             (Discarded, Event::Discard) => return Ok(None),
             (from, event) => {
                 return Err(RecitalError::State {
@@ -756,7 +757,7 @@ mod tests {
         assert_eq!(Discarded.apply(Event::Discard).unwrap(), None);
         assert!(Discarded.apply(Event::End).is_err());
         assert!(Recording.apply(Event::Processed).is_err());
-        assert!(Published.apply(Event::Discard).is_err());
+        assert_eq!(Published.apply(Event::Discard).unwrap(), Some(Discarded));
         assert!(Ended.apply(Event::Publish).is_err());
     }
 
@@ -862,5 +863,54 @@ mod tests {
             kinds(&analysis(4.0, Some(-20.0), 0.1, 0), true),
             ["low-speech"]
         );
+    }
+}
+
+/// Where one speaker stands among all by recorded time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Standing {
+    /// 1 for the most recorded time; speakers with equal totals share a rank.
+    pub rank: Option<u64>,
+    /// Recorded time still needed to reach the next rank up, when there is one.
+    pub to_next_rank_ms: Option<u64>,
+}
+
+/// The standing of `mine` among `totals` (each speaker's recorded milliseconds, any
+/// order): a dense rank, and how far the next distinct total above is.
+pub fn standing(totals: &[u64], mine: u64) -> Standing {
+    if mine == 0 {
+        return Standing {
+            rank: None,
+            to_next_rank_ms: totals.iter().copied().filter(|&t| t > 0).min(),
+        };
+    }
+    let mut distinct: Vec<u64> = totals.iter().copied().filter(|&t| t > mine).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    Standing {
+        rank: Some(distinct.len() as u64 + 1),
+        to_next_rank_ms: distinct.first().map(|t| t - mine),
+    }
+}
+
+#[cfg(test)]
+mod standing_tests {
+    use super::*;
+
+    #[test]
+    fn ranks_are_dense_and_say_how_far_the_next_is() {
+        let totals = [9000, 5000, 5000, 1000];
+        assert_eq!(
+            standing(&totals, 5000),
+            Standing {
+                rank: Some(2),
+                to_next_rank_ms: Some(4000)
+            }
+        );
+        assert_eq!(standing(&totals, 9000).rank, Some(1));
+        assert_eq!(standing(&totals, 9000).to_next_rank_ms, None);
+        assert_eq!(standing(&totals, 1000).rank, Some(3));
+        assert_eq!(standing(&totals, 0).rank, None);
+        assert_eq!(standing(&totals, 0).to_next_rank_ms, Some(1000));
     }
 }

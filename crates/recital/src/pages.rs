@@ -151,6 +151,19 @@ pub fn routes(r: Routes<Recital>, import_limit: usize) -> Routes<Recital> {
             "/recital/sessions/{id}",
             replay_page,
         )
+        .page(Access::SignedIn, get.clone(), "/recital/me", me_page)
+        .page(
+            Access::SignedIn,
+            post.clone(),
+            "/recital/me/{action}",
+            me_action,
+        )
+        .page(
+            Access::Public,
+            get.clone(),
+            "/recital/leaderboard",
+            board_page,
+        )
         .page(Access::Role(REVIEWER), get.clone(), "/recital/admin", admin)
         .page(
             Access::Role(REVIEWER),
@@ -1062,4 +1075,93 @@ async fn download_export(
             .insert(axum::http::header::CONTENT_DISPOSITION, v);
     }
     Ok(response)
+}
+
+/// Bars for a chart of recorded time per day, scaled to the tallest.
+fn day_bars(days: &[service::DayTotal]) -> Vec<Bar> {
+    let tallest = days.iter().map(|d| d.ms).max().unwrap_or(1).max(1);
+    days.iter()
+        .map(|d| Bar {
+            label: day_label(d.day),
+            value: format!("{:.1}", d.ms as f64 / 60_000.0),
+            percent: (d.ms as f64 / tallest as f64 * 100.0).max(1.0),
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+struct MeQuery {
+    notice: Option<String>,
+}
+
+async fn me_page(
+    State(r): State<Recital>,
+    page: Page,
+    identity: Identity,
+    Query(q): Query<MeQuery>,
+) -> Result<Response, Problem> {
+    let stats = service::my_stats(&r.platform, &identity.user.id).await?;
+    page.render(
+        "recital/me.html",
+        json!({
+            "stats": stats,
+            "minutes": format!("{:.1}", stats.recorded_ms as f64 / 60_000.0),
+            "to_next_minutes": stats.standing.to_next_rank_ms.map(|ms| format!("{:.1}", ms as f64 / 60_000.0)),
+            "chart": day_bars(&stats.days),
+            "notice": q.notice,
+        }),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct MeForm {
+    #[allow(dead_code)]
+    csrf: String,
+    public_name: Option<String>,
+    confirm: Option<String>,
+}
+
+async fn me_action(
+    State(r): State<Recital>,
+    identity: Identity,
+    Path(action): Path<String>,
+    Form(form): Form<MeForm>,
+) -> Result<Response, Problem> {
+    let notice = match action.as_str() {
+        "profile" => {
+            db::set_public_name(
+                r.platform.db.pool(),
+                &identity.user.id,
+                form.public_name.is_some(),
+            )
+            .await?;
+            "saved"
+        }
+        "delete-recordings" => {
+            if form.confirm.as_deref() != Some("delete") {
+                return Err(Problem::invalid(
+                    "confirm",
+                    "tick the box to confirm that every recording is to be deleted",
+                ));
+            }
+            service::discard_all(&r.platform, &identity.user.id).await?;
+            "deleted"
+        }
+        other => return Err(Problem::not_found(format!("there is no action `{other}`"))),
+    };
+    Ok(Redirect::to(&format!("/recital/me?notice={notice}")).into_response())
+}
+
+async fn board_page(State(r): State<Recital>, page: Page) -> Result<Response, Problem> {
+    let rows = service::leaderboard(&r.platform, r.settings.leaderboard_size as usize).await?;
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|b| {
+            json!({
+                "rank": b.rank, "name": b.name, "sessions": b.sessions,
+                "minutes": format!("{:.1}", b.recorded_ms as f64 / 60_000.0),
+            })
+        })
+        .collect();
+    page.render("recital/leaderboard.html", json!({ "rows": rows }))
 }

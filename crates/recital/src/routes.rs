@@ -47,6 +47,11 @@ pub fn routes(r: Recital) -> StudioRoutes {
         .api(Access::SignedIn, routes!(next_clip))
         .api(Access::SignedIn, routes!(clip_audio))
         .api(Access::SignedIn, routes!(vote))
+        .api(Access::SignedIn, routes!(my_stats))
+        .api(Access::SignedIn, routes!(set_profile))
+        .api(Access::SignedIn, routes!(my_archive))
+        .api(Access::SignedIn, routes!(delete_my_recordings))
+        .api(Access::Public, routes!(leaderboard))
         .api(Access::Role(REVIEWER), routes!(request_export))
         .api(Access::Role(REVIEWER), routes!(get_export))
         .with_state(r)
@@ -974,4 +979,79 @@ async fn get_export(
         .await?
         .ok_or_else(|| Problem::not_found(format!("there is no export `{id}`")))?;
     Ok(Json(e))
+}
+
+#[utoipa::path(get, path = "/recital/me/stats", tag = "recital",
+    summary = "Your recorded time, clips, rank and progress per day",
+    responses((status = 200, body = service::MyStats)))]
+async fn my_stats(
+    State(r): State<Recital>,
+    identity: Identity,
+) -> Result<Json<service::MyStats>, Problem> {
+    Ok(Json(
+        service::my_stats(&r.platform, &identity.user.id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProfileBody {
+    /// Show your name on the public leaderboard (you are anonymous there otherwise).
+    pub public_name: bool,
+}
+
+#[utoipa::path(put, path = "/recital/me/profile", tag = "recital",
+    summary = "Choose whether the leaderboard shows your name",
+    request_body = ProfileBody,
+    responses((status = 204, description = "Saved")))]
+async fn set_profile(
+    State(r): State<Recital>,
+    identity: Identity,
+    Json(body): Json<ProfileBody>,
+) -> Result<StatusCode, Problem> {
+    db::set_public_name(r.platform.db.pool(), &identity.user.id, body.public_name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/recital/me/archive", tag = "recital",
+    summary = "Download everything kept about you here (profile, sessions, transcripts, audio)",
+    responses((status = 200, content_type = "application/gzip", body = Vec<u8>)))]
+async fn my_archive(State(r): State<Recital>, identity: Identity) -> Result<Response, Problem> {
+    let bytes = service::archive(&r.platform, &identity).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/gzip"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"my-recital-data.tar.gz\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deleted {
+    /// Sessions discarded by this request; their audio is removed in the background.
+    pub sessions: usize,
+}
+
+#[utoipa::path(delete, path = "/recital/me/recordings", tag = "recital",
+    summary = "Delete all your recordings (their audio leaves the blob store)",
+    responses((status = 200, body = Deleted)))]
+async fn delete_my_recordings(
+    State(r): State<Recital>,
+    identity: Identity,
+) -> Result<Json<Deleted>, Problem> {
+    let sessions = service::discard_all(&r.platform, &identity.user.id).await?;
+    Ok(Json(Deleted { sessions }))
+}
+
+#[utoipa::path(get, path = "/recital/leaderboard", tag = "recital",
+    summary = "The speakers who recorded most (names only of those who chose to show them)",
+    responses((status = 200, body = Vec<service::BoardEntry>)))]
+async fn leaderboard(State(r): State<Recital>) -> Result<Json<Vec<service::BoardEntry>>, Problem> {
+    let size = r.settings.leaderboard_size as usize;
+    Ok(Json(service::leaderboard(&r.platform, size).await?))
 }

@@ -853,3 +853,152 @@ pub async fn request_export(
     p.queue.notify();
     Ok(id)
 }
+
+/// A speaker's own figures, for their statistics page.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MyStats {
+    /// Processed recorded time, all campaigns together.
+    pub recorded_ms: u64,
+    pub sessions: u64,
+    /// Clips cut from their recordings, and how many other people found valid.
+    pub clips: u64,
+    pub clips_validated: u64,
+    /// Votes they gave on other people's clips.
+    pub votes_given: u64,
+    pub standing: crate::domain::Standing,
+    /// Recorded time per UTC day (days since 1970-01-01).
+    pub days: Vec<DayTotal>,
+    /// Whether their name is shown on the public leaderboard.
+    pub public_name: bool,
+}
+
+/// One day's recorded time.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DayTotal {
+    pub day: i64,
+    pub ms: i64,
+}
+
+pub async fn my_stats(p: &Platform, user_id: &str) -> Result<MyStats> {
+    let pool = p.db.pool();
+    let board = db::board(pool).await?;
+    let totals: Vec<u64> = board.iter().map(|b| b.ms.max(0) as u64).collect();
+    let mine = board.iter().find(|b| b.user_id == user_id);
+    let recorded_ms = mine.map(|b| b.ms.max(0) as u64).unwrap_or(0);
+    let (clips, valid, votes) = db::clip_stats(pool, user_id).await?;
+    Ok(MyStats {
+        recorded_ms,
+        sessions: mine.map(|b| b.sessions as u64).unwrap_or(0),
+        clips: clips as u64,
+        clips_validated: valid as u64,
+        votes_given: votes as u64,
+        standing: crate::domain::standing(&totals, recorded_ms),
+        days: db::hours_per_day(pool, None, Some(user_id))
+            .await?
+            .into_iter()
+            .map(|d| DayTotal {
+                day: d.day,
+                ms: d.ms,
+            })
+            .collect(),
+        public_name: db::public_name(pool, user_id).await?,
+    })
+}
+
+/// One row of the public leaderboard: a name only for those who chose to show it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct BoardEntry {
+    pub rank: u64,
+    pub name: Option<String>,
+    pub recorded_ms: u64,
+    pub sessions: u64,
+}
+
+pub async fn leaderboard(p: &Platform, size: usize) -> Result<Vec<BoardEntry>> {
+    let board = db::board(p.db.pool()).await?;
+    let totals: Vec<u64> = board.iter().map(|b| b.ms.max(0) as u64).collect();
+    Ok(board
+        .into_iter()
+        .take(size)
+        .map(|b| {
+            let ms = b.ms.max(0) as u64;
+            BoardEntry {
+                rank: crate::domain::standing(&totals, ms).rank.unwrap_or(0),
+                name: b.name,
+                recorded_ms: ms,
+                sessions: b.sessions.max(0) as u64,
+            }
+        })
+        .collect())
+}
+
+/// Everything the studio keeps about a person, as one `.tar.gz`: their standing in each
+/// campaign (consent, demographics) as JSON, and each session's record, transcript and
+/// web copy of the audio.
+pub async fn archive(p: &Platform, identity: &Identity) -> Result<Vec<u8>> {
+    use crate::export::Sink as _;
+    let pool = p.db.pool();
+    let mut sink = crate::export::TarGzSink::new(Vec::new());
+    let profile = serde_json::json!({
+        "user": { "id": identity.user.id, "email": identity.user.email, "name": identity.user.name },
+        "campaigns": db::speaker_rows(pool, &identity.user.id).await?,
+        "public_name": db::public_name(pool, &identity.user.id).await?,
+    });
+    let io = |e: std::io::Error| RecitalError::internal(e);
+    sink.add(
+        "profile.json",
+        serde_json::to_vec_pretty(&profile)
+            .unwrap_or_default()
+            .as_slice(),
+    )
+    .map_err(io)?;
+    for s in db::sessions_of(pool, &identity.user.id).await? {
+        if s.state == SessionState::Discarded {
+            continue;
+        }
+        let segments = db::segments(pool, &s.id).await?;
+        let record = serde_json::json!({
+            "session": s,
+            "segments": segments.iter().map(|g| serde_json::json!({
+                "sentence_id": g.sentence_id, "text": g.text, "end_ms": g.end_ms,
+            })).collect::<Vec<_>>(),
+        });
+        sink.add(
+            &format!("sessions/{}/session.json", s.id),
+            serde_json::to_vec_pretty(&record)
+                .unwrap_or_default()
+                .as_slice(),
+        )
+        .map_err(io)?;
+        if let Some(media) = &s.media {
+            for (key, name) in [
+                (&media.web_opus, "audio.ogg"),
+                (&media.vtt, "transcript.vtt"),
+            ] {
+                if let Ok(bytes) = p.blobs.get(key).await {
+                    sink.add(&format!("sessions/{}/{name}", s.id), &bytes)
+                        .map_err(io)?;
+                }
+            }
+        }
+    }
+    sink.into_inner().map_err(io)
+}
+
+/// Discards every session of a person (their audio goes with the purge jobs).
+pub async fn discard_all(p: &Platform, user_id: &str) -> Result<usize> {
+    let mut n = 0;
+    for s in db::sessions_of(p.db.pool(), user_id).await? {
+        if matches!(
+            s.state,
+            SessionState::Recording
+                | SessionState::Ended
+                | SessionState::Processed
+                | SessionState::Published
+        ) {
+            discard(p, &s).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}

@@ -700,3 +700,119 @@ async fn clip_takes_follow_the_labels_and_a_discarded_take_leaves_no_audio() {
     }
     assert!(left.is_empty(), "the take's audio is gone: {left:?}");
 }
+
+#[tokio::test]
+async fn speakers_see_their_standing_download_their_data_and_delete_their_recordings() {
+    let app = spawn_app().await;
+    let (_reviewer, slug, doc) = campaign(&app, "long-form", "", TEXT).await;
+    let mut ids = Vec::new();
+    for (email, seconds) in [("dana@example.test", 4.0), ("omer@example.test", 2.0)] {
+        let s = Speaker::new(&app, email).await;
+        s.consent(&slug).await;
+        let session = s
+            .json(Method::POST, "/sessions", Some(json!({"document_id": doc})))
+            .await;
+        let id = session["id"].as_str().unwrap().to_string();
+        let first = s
+            .json(Method::GET, &format!("/documents/{doc}"), None)
+            .await["sentences"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            s.put(&id, 0, 0, &recording(seconds)).await.status(),
+            StatusCode::CREATED
+        );
+        s.json(
+            Method::POST,
+            &format!("/sessions/{id}/segments"),
+            Some(json!([{"sentence_id": first, "end_ms": (seconds * 1000.0) as i64 - 100}])),
+        )
+        .await;
+        s.json(
+            Method::POST,
+            &format!("/sessions/{id}/end"),
+            Some(json!({"keep_last": true})),
+        )
+        .await;
+        assert_eq!(s.until_processed(&id).await["state"], "processed");
+        ids.push((s, id));
+    }
+    let (omer, omer_session) = &ids[1];
+    let stats = omer.json(Method::GET, "/me/stats", None).await;
+    assert_eq!(stats["standing"]["rank"], 2, "{stats}");
+    let gap = stats["standing"]["to_next_rank_ms"].as_i64().unwrap();
+    assert!((1900..=2100).contains(&gap), "{stats}");
+    assert_eq!(stats["days"].as_array().unwrap().len(), 1);
+
+    // Nobody is named on the leaderboard until they choose to be.
+    let anonymous = app
+        .anonymous()
+        .client
+        .get(app.url("/api/v1/recital/leaderboard"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.as_array().unwrap().len(), 2);
+    assert!(
+        anonymous
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["name"].is_null()),
+        "{anonymous}"
+    );
+    let r = omer
+        .call(
+            Method::PUT,
+            "/me/profile",
+            Some(json!({"public_name": true})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let named: Value = omer.json(Method::GET, "/leaderboard", None).await;
+    assert_eq!(named[1]["name"], "omer@example.test", "{named}");
+    assert!(named[0]["name"].is_null());
+
+    let archive = omer.call(Method::GET, "/me/archive", None).await;
+    assert_eq!(archive.status(), StatusCode::OK);
+    let bytes = archive.bytes().await.unwrap();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+    let names: Vec<String> = tar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for want in [
+        "profile.json",
+        "session.json",
+        "audio.ogg",
+        "transcript.vtt",
+    ] {
+        assert!(
+            names.iter().any(|n| n.ends_with(want)),
+            "{want} in {names:?}"
+        );
+    }
+
+    let deleted = omer.json(Method::DELETE, "/me/recordings", None).await;
+    assert_eq!(deleted["sessions"], 1);
+    let blobs = &app.running().app.blobs;
+    let mut left = vec![];
+    for _ in 0..100 {
+        left = blobs
+            .list(&format!("recital/sessions/{omer_session}"))
+            .await
+            .unwrap();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(left.is_empty(), "{left:?}");
+    let after = omer.json(Method::GET, "/me/stats", None).await;
+    assert_eq!(after["recorded_ms"], 0);
+}
