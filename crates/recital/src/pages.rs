@@ -25,72 +25,24 @@ use crate::service::{self, Actor, Import};
 use crate::text::{self, Format};
 use crate::{REVIEWER, Recital};
 
-pub const TEMPLATES: &[(&str, &str)] = &[
-    ("recital/home.html", include_str!("../templates/home.html")),
-    (
-        "recital/campaign.html",
-        include_str!("../templates/campaign.html"),
-    ),
-    (
-        "recital/sessions.html",
-        include_str!("../templates/sessions.html"),
-    ),
-    (
-        "recital/admin.html",
-        include_str!("../templates/admin.html"),
-    ),
-    (
-        "recital/admin_campaign.html",
-        include_str!("../templates/admin_campaign.html"),
-    ),
-    ("recital/join.html", include_str!("../templates/join.html")),
-    ("recital/read.html", include_str!("../templates/read.html")),
-    ("recital/clip.html", include_str!("../templates/clip.html")),
-    (
-        "recital/validate.html",
-        include_str!("../templates/validate.html"),
-    ),
-    (
-        "recital/replay.html",
-        include_str!("../templates/replay.html"),
-    ),
-];
+/// `(name, source)` pairs of files embedded from one folder, named by their file name.
+macro_rules! embedded {
+    ($prefix:literal, $dir:literal: $($file:literal),* $(,)?) => {
+        &[$((concat!($prefix, $file), include_str!(concat!($dir, $file)))),*]
+    };
+}
 
-pub const ASSETS: &[(&str, &str)] = &[
-    ("recital.css", include_str!("../assets/recital.css")),
-    (
-        "recital-admin.js",
-        include_str!("../assets/recital-admin.js"),
-    ),
-    ("recital-api.js", include_str!("../assets/recital-api.js")),
-    ("recital-clip.js", include_str!("../assets/recital-clip.js")),
-    (
-        "recital-meter-worklet.js",
-        include_str!("../assets/recital-meter-worklet.js"),
-    ),
-    (
-        "recital-meter.js",
-        include_str!("../assets/recital-meter.js"),
-    ),
-    (
-        "recital-miccheck.js",
-        include_str!("../assets/recital-miccheck.js"),
-    ),
-    ("recital-read.js", include_str!("../assets/recital-read.js")),
-    (
-        "recital-recorder.js",
-        include_str!("../assets/recital-recorder.js"),
-    ),
-    (
-        "recital-replay.js",
-        include_str!("../assets/recital-replay.js"),
-    ),
-    ("recital-ui.js", include_str!("../assets/recital-ui.js")),
-    (
-        "recital-validate.js",
-        include_str!("../assets/recital-validate.js"),
-    ),
-];
+pub const TEMPLATES: &[(&str, &str)] = embedded!("recital/", "../templates/":
+    "home.html", "campaign.html", "sessions.html", "me.html", "leaderboard.html",
+    "admin.html", "admin_campaign.html", "admin_document.html",
+    "join.html", "read.html", "clip.html", "validate.html", "replay.html",
+);
+
+pub const ASSETS: &[(&str, &str)] = embedded!("", "../assets/":
+    "recital.css", "recital-admin.js", "recital-api.js", "recital-clip.js",
+    "recital-meter-worklet.js", "recital-meter.js", "recital-miccheck.js", "recital-read.js",
+    "recital-recorder.js", "recital-replay.js", "recital-ui.js", "recital-validate.js",
+);
 
 /// The studio's page routes, added to the API routes in [`crate::routes::routes`].
 pub fn routes(r: Routes<Recital>, import_limit: usize) -> Routes<Recital> {
@@ -182,6 +134,12 @@ pub fn routes(r: Routes<Recital>, import_limit: usize) -> Routes<Recital> {
             post.clone(),
             "/recital/admin/c/{slug}/{action}",
             admin_action,
+        )
+        .page(
+            Access::Role(REVIEWER),
+            get.clone(),
+            "/recital/admin/c/{slug}/documents/{id}",
+            admin_document,
         )
         .page_with_limit(
             Access::Role(REVIEWER),
@@ -813,6 +771,8 @@ fn day_label(day: i64) -> String {
 struct ActionForm {
     #[allow(dead_code)]
     csrf: String,
+    /// Where to go afterwards, when not the campaign page (a document's page).
+    back: Option<String>,
     text: Option<String>,
     title: Option<String>,
     language: Option<String>,
@@ -1001,10 +961,16 @@ async fn admin_action(
         }
     }
     .await;
+    // A document's page sends its forms back to itself; only such a path is followed.
+    let back = form
+        .back
+        .as_deref()
+        .filter(|b| b.starts_with(&format!("/recital/admin/c/{}/documents/", c.slug)))
+        .filter(|b| !b.contains("//") && !b.contains('?'))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("/recital/admin/c/{}", c.slug));
     match outcome {
-        Ok(notice) => Ok(
-            Redirect::to(&format!("/recital/admin/c/{}?notice={notice}", c.slug)).into_response(),
-        ),
+        Ok(notice) => Ok(Redirect::to(&format!("{back}?notice={notice}")).into_response()),
         Err(RecitalError::NotFound { detail }) => Err(Problem::not_found(detail)),
         Err(e) => {
             let error = shown(&page, e);
@@ -1164,4 +1130,47 @@ async fn board_page(State(r): State<Recital>, page: Page) -> Result<Response, Pr
         })
         .collect();
     page.render("recital/leaderboard.html", json!({ "rows": rows }))
+}
+
+async fn admin_document(
+    State(r): State<Recital>,
+    page: Page,
+    Path((slug, id)): Path<(String, String)>,
+    Query(q): Query<AdminQuery>,
+) -> Result<Response, Problem> {
+    let c = service::campaign(&r.platform, &slug).await?;
+    let doc = db::document(r.platform.db.pool(), &id)
+        .await?
+        .filter(|d| d.campaign_id == c.id)
+        .ok_or_else(|| Problem::not_found(format!("{slug} has no document `{id}`")))?;
+    let sentences = db::sentences(r.platform.db.pool(), &doc.id).await?;
+    page.render(
+        "recital/admin_document.html",
+        json!({
+            "campaign": campaign_json(&c), "document": doc,
+            "dir": direction(&doc.language), "sentences": sentences, "notice": q.notice,
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    /// A file added to templates/ or assets/ but not to the lists would 404 or 500.
+    #[test]
+    fn every_template_and_asset_is_embedded() {
+        for (dir, list, prefix) in [
+            ("templates", super::TEMPLATES, "recital/"),
+            ("assets", super::ASSETS, ""),
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            for entry in std::fs::read_dir(path).unwrap() {
+                let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                let wanted = format!("{prefix}{name}");
+                assert!(
+                    list.iter().any(|(n, _)| *n == wanted),
+                    "{wanted} is not embedded"
+                );
+            }
+        }
+    }
 }

@@ -159,3 +159,7 @@ recital-download-my-data = Download my data
 recital-delete-confirm = I want every one of my recordings deleted
 recital-delete-sure = Delete all your recordings? This cannot be undone.
 recital-delete-recordings = Delete my recordings
+recital-public-document = Public: every speaker of the campaign may read it
+recital-sentences-title = Sentences
+recital-edit-lead = Correct a sentence or retire it. Recordings of the old text are kept apart and leave the dataset.
+recital-sentence-n = Sentence { $n }

@@ -159,3 +159,7 @@ recital-download-my-data = הורדת המידע שלי
 recital-delete-confirm = אני רוצה שכל ההקלטות שלי יימחקו
 recital-delete-sure = למחוק את כל ההקלטות שלך? אי אפשר לבטל זאת.
 recital-delete-recordings = מחיקת ההקלטות שלי
+recital-public-document = ציבורי: כל דוברי המיזם יכולים לקרוא אותו
+recital-sentences-title = משפטים
+recital-edit-lead = תקנו משפט או הוציאו אותו. הקלטות של הנוסח הקודם נשמרות בנפרד ויוצאות מהמאגר.
+recital-sentence-n = משפט { $n }

@@ -816,3 +816,137 @@ async fn speakers_see_their_standing_download_their_data_and_delete_their_record
     let after = omer.json(Method::GET, "/me/stats", None).await;
     assert_eq!(after["recorded_ms"], 0);
 }
+
+#[tokio::test]
+async fn reviewers_correct_reported_sentences_and_every_page_renders() {
+    let app = spawn_app().await;
+    let (reviewer, slug, doc) = campaign(&app, "long-form", "", TEXT).await;
+    let mut dana = app.anonymous();
+    app.user("dana@example.test", &[]).await;
+    dana.sign_in("dana@example.test", crate::helpers::PASSWORD)
+        .await;
+    let join = dana.get(&format!("/recital/c/{slug}/join")).await;
+    assert_eq!(join.status(), StatusCode::OK);
+    let joined = dana
+        .form(
+            &format!("/recital/c/{slug}/join"),
+            &[
+                ("version", "1"),
+                ("agree", "true"),
+                ("year_of_birth", "1990"),
+                ("gender", ""),
+                ("accent", ""),
+            ],
+        )
+        .await;
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    let unticked = dana
+        .form(&format!("/recital/c/{slug}/join"), &[("version", "1")])
+        .await;
+    assert_eq!(unticked.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for path in [
+        "/recital".to_string(),
+        format!("/recital/c/{slug}"),
+        format!("/recital/c/{slug}/read/{doc}"),
+        format!("/recital/c/{slug}/validate"),
+        "/recital/sessions".to_string(),
+        "/recital/me".to_string(),
+        "/recital/leaderboard".to_string(),
+    ] {
+        let page = dana.get(&path).await;
+        let status = page.status();
+        let body = page.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    assert_eq!(
+        dana.get("/recital/admin").await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let document: Value = dana
+        .api(
+            Method::GET,
+            &format!("/api/v1/recital/documents/{doc}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sentence = document["sentences"][1]["id"].as_str().unwrap().to_string();
+    let reported = dana
+        .api(
+            Method::POST,
+            &format!("/api/v1/recital/sentences/{sentence}/reports"),
+            Some(json!({"reason": "misspelled", "note": "a typo"})),
+        )
+        .await;
+    assert_eq!(reported.status(), StatusCode::CREATED);
+    let admin = reviewer
+        .get("/recital/admin/c/hebrew")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(admin.contains("a typo"), "the report is listed");
+    for path in [
+        "/recital/admin".to_string(),
+        format!("/recital/admin/c/hebrew/documents/{doc}"),
+    ] {
+        assert_eq!(reviewer.get(&path).await.status(), StatusCode::OK, "{path}");
+    }
+    let back = format!("/recital/admin/c/hebrew/documents/{doc}");
+    let fixed = reviewer
+        .form(
+            "/recital/admin/c/hebrew/fix",
+            &[
+                ("sentence_id", &sentence),
+                ("text", "היום נקרא טקסט קצר מאוד."),
+                ("back", &back),
+            ],
+        )
+        .await;
+    assert_eq!(fixed.status(), StatusCode::SEE_OTHER);
+    assert!(
+        fixed.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with(&back)
+    );
+    let after: Value = dana
+        .api(
+            Method::GET,
+            &format!("/api/v1/recital/documents/{doc}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["sentences"][1]["text"], "היום נקרא טקסט קצר מאוד.");
+    let admin = reviewer
+        .get("/recital/admin/c/hebrew")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!admin.contains("a typo"), "the report is closed");
+    let retired = reviewer
+        .form(
+            "/recital/admin/c/hebrew/retire",
+            &[("sentence_id", &sentence)],
+        )
+        .await;
+    assert_eq!(retired.status(), StatusCode::SEE_OTHER);
+    let after: Value = dana
+        .api(
+            Method::GET,
+            &format!("/api/v1/recital/documents/{doc}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["sentences"].as_array().unwrap().len(), 3);
+}
