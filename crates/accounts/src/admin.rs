@@ -5,9 +5,9 @@ use serde::Serialize;
 use tutti_web::Lang;
 
 use crate::db::{self, LinkPurpose, User, UserSummary};
-use crate::domain::{Email, NewPassword, TokenScope, parse_name, parse_token_name};
+use crate::domain::{Email, NewPassword, TokenScope, parse_name, parse_token_name, safe_next};
 use crate::secrets::hash_secret;
-use crate::{Accounts, AccountsError, Identity};
+use crate::{Accounts, AccountsError, Identity, Signup};
 use tutti_platform::identity::ON_BEHALF_OF;
 use tutti_platform::{AuditEntry, Person, Role, Via};
 
@@ -623,6 +623,10 @@ pub async fn redeem_link(
     name: Option<&str>,
     password: &str,
 ) -> Result<User, AccountsError> {
+    if purpose == LinkPurpose::Signup {
+        // A sign-up's link carries its password already: see [`verify_signup`].
+        return Err(AccountsError::LinkExpired);
+    }
     let password = NewPassword::parse(password, "password")?;
     let name = name.map(|n| parse_name(n, "name")).transpose()?;
     let email = email.map(Email::parse).transpose()?;
@@ -673,6 +677,7 @@ pub async fn redeem_link(
                 }
             }
         }
+        LinkPurpose::Signup => return Err(AccountsError::LinkExpired),
         LinkPurpose::Reset => {
             let email = Email::parse(&link_email)?;
             let user = db::user_by_email(&mut *tx, &email).await?.ok_or_else(|| {
@@ -697,6 +702,194 @@ pub async fn redeem_link(
     .await?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// Refuses sign-ups unless `signup = "open"`, and while the server waits for its first
+/// administrator (the setup link works only while nobody has an account, so a first
+/// sign-up would lock the administrator out).
+pub async fn signup_open(p: &Accounts) -> Result<(), AccountsError> {
+    if p.settings.signup != Signup::Open {
+        return Err(AccountsError::SignupClosed {
+            before_setup: false,
+        });
+    }
+    if needs_setup(p).await? {
+        return Err(AccountsError::SignupClosed { before_setup: true });
+    }
+    Ok(())
+}
+
+/// Where an open sign-up's mail came from, for the audit log.
+fn signup_audit(email: &Email, address: &str, variant: Option<&str>) -> AuditEntry {
+    let detail = match variant {
+        Some(variant) => format!("{email} from {address} ({variant})"),
+        None => format!("{email} from {address}"),
+    };
+    let entry = AuditEntry {
+        actor_email: Some(email.to_string()),
+        action: "signup-requested".into(),
+        detail,
+        ..Default::default()
+    }
+    .arg("email", email.as_str())
+    .arg("address", address);
+    match variant {
+        Some(variant) => entry.arg("variant", variant),
+        None => entry,
+    }
+}
+
+/// Mails the link that verifies `signup`'s email, replacing the email's earlier waiting
+/// sign-up (whose messages lose their link now).
+async fn mail_signup_link(
+    p: &Accounts,
+    tx: &mut tutti_store::Tx,
+    signup: &db::PendingSignup,
+    lang: Lang,
+) -> Result<(), AccountsError> {
+    let (secret, replaced) = db::create_signup(tx, signup).await?;
+    for hash in replaced {
+        crate::mail::link_used(tx, &hash).await?;
+    }
+    let link = p.settings.link(&format!("/signup/verify/{secret}"));
+    let (subject, body) = mail_text(
+        p,
+        lang,
+        "mail-signup-verify",
+        &[("email", signup.email.clone()), ("link", link.clone())],
+    );
+    p.mailer
+        .send(
+            tx,
+            &signup.email,
+            &subject,
+            &body,
+            Some(&link),
+            Some(&hash_secret(&secret)),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Open sign-up with an email and a password: records the sign-up, waiting, and mails a
+/// link (in `lang`) that verifies the email; the account is made when it is opened
+/// ([`verify_signup`]). `address` is the client's, for the audit log; `next` is where
+/// the browser goes once verified (a local path, checked with [`safe_next`]).
+///
+/// The answer never says whether the email has an account: when it has, nothing is
+/// recorded and its owner is mailed a notice with a password reset link instead (the
+/// same link `/password/forgot` would send them). The password is hashed either way, so
+/// the time taken does not tell either.
+#[allow(clippy::too_many_arguments)]
+pub async fn request_signup(
+    p: &Accounts,
+    email: &str,
+    name: Option<&str>,
+    password: &str,
+    next: Option<&str>,
+    lang: Lang,
+    address: &str,
+) -> Result<(), AccountsError> {
+    signup_open(p).await?;
+    let email = Email::parse(email)?;
+    let name = match name.map(str::trim) {
+        None | Some("") => None,
+        Some(name) => Some(parse_name(name, "name")?),
+    };
+    let password = NewPassword::parse(password, "password")?;
+    let password_hash = p.hasher().hash(password.as_str()).await?;
+    let mut tx = p.db.begin().await?;
+    if db::user_by_email(&mut *tx, &email).await?.is_some() {
+        let secret = db::create_link(&mut *tx, LinkPurpose::Reset, email.as_str()).await?;
+        let link = p.settings.link(&format!("/password/reset/{secret}"));
+        let (subject, body) = mail_text(
+            p,
+            lang,
+            "mail-signup-exists",
+            &[("email", email.to_string()), ("link", link.clone())],
+        );
+        p.mailer
+            .send(
+                &mut tx,
+                email.as_str(),
+                &subject,
+                &body,
+                Some(&link),
+                Some(&hash_secret(&secret)),
+            )
+            .await?;
+        tutti_platform::audit::record(&mut *tx, signup_audit(&email, address, Some("existing")))
+            .await?;
+    } else {
+        let signup = db::PendingSignup {
+            email: email.to_string(),
+            name,
+            password_hash,
+            next_path: safe_next(next),
+        };
+        mail_signup_link(p, &mut tx, &signup, lang).await?;
+        tutti_platform::audit::record(&mut *tx, signup_audit(&email, address, None)).await?;
+    }
+    tx.commit().await?;
+    // Mail queued in the transaction goes out now, not at the next poll.
+    p.queue.notify();
+    Ok(())
+}
+
+/// Sends the link of the sign-up waiting for `email` again, as a new link (the earlier one
+/// stops working). Says nothing about whether one waits: without one, nothing is sent.
+pub async fn resend_signup(
+    p: &Accounts,
+    email: &str,
+    lang: Lang,
+    address: &str,
+) -> Result<(), AccountsError> {
+    signup_open(p).await?;
+    let email = Email::parse(email)?;
+    let mut tx = p.db.begin().await?;
+    if let Some(signup) = db::pending_signup(&mut *tx, &email).await? {
+        mail_signup_link(p, &mut tx, &signup, lang).await?;
+        tutti_platform::audit::record(&mut *tx, signup_audit(&email, address, Some("resent")))
+            .await?;
+    }
+    tx.commit().await?;
+    p.queue.notify();
+    Ok(())
+}
+
+/// Opens a sign-up's link: the account is made with the name and password of the sign-up
+/// (the roles granted to its email apply), and the path to go on to is returned. The link
+/// works once; its copies in the outbox go with it. When an account with the email was
+/// made meanwhile (an invitation, OpenID Connect), the link is used up and changes
+/// nothing: [`AccountsError::AccountExists`].
+pub async fn verify_signup(p: &Accounts, secret: &str) -> Result<(User, String), AccountsError> {
+    signup_open(p).await?;
+    let mut tx = p.db.begin().await?;
+    let Some(signup) = db::take_signup(&mut tx, secret).await? else {
+        return Err(AccountsError::LinkExpired);
+    };
+    crate::mail::link_used(&mut tx, &hash_secret(secret)).await?;
+    let email = Email::parse(&signup.email)?;
+    if db::user_by_email(&mut *tx, &email).await?.is_some() {
+        tx.commit().await?;
+        return Err(AccountsError::AccountExists { email });
+    }
+    let name = signup.name.as_deref().unwrap_or(email.as_str());
+    let user = db::insert_user(&mut tx, &email, name, Some(&signup.password_hash)).await?;
+    tutti_platform::audit::record(
+        &mut *tx,
+        AuditEntry {
+            actor_id: Some(user.id.clone()),
+            actor_email: Some(user.email.clone()),
+            action: "signup-verified".into(),
+            detail: email.to_string(),
+            ..Default::default()
+        }
+        .arg("email", email.as_str()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((user, safe_next(Some(&signup.next_path))))
 }
 
 /// Tells every administrator about something that needs them (a new account waiting for
@@ -770,6 +963,47 @@ mod tests {
             "Someone asked to reset the Tutti password of dana@example.org.\n\nOpen this link \
              within an hour to choose a new password:\nhttps://tutti.example/password/reset/abc\n\n\
              If it was not you, ignore this message.\n"
+        );
+    }
+
+    #[test]
+    fn sign_up_mail_carries_its_link_in_every_language() {
+        for (key, link) in [
+            (
+                "mail-signup-verify",
+                "https://tutti.example/signup/verify/abc",
+            ),
+            (
+                "mail-signup-exists",
+                "https://tutti.example/password/reset/abc",
+            ),
+        ] {
+            let args = [
+                ("email", "vol@example.org".to_string()),
+                ("link", link.to_string()),
+            ];
+            for lang in ["en", "he"] {
+                let body = text(lang, &format!("{key}-body"), &args);
+                assert!(
+                    body.contains("vol@example.org") && body.contains(&format!("\n{link}\n")),
+                    "{lang} {key}: {body}"
+                );
+                assert!(
+                    !body.contains('\u{2068}'),
+                    "no isolation marks in plain text"
+                );
+                let subject = text(lang, &format!("{key}-subject"), &args);
+                assert!(!subject.trim().is_empty() && !subject.contains(key));
+            }
+        }
+        assert!(
+            text(
+                "en",
+                "mail-signup-verify-body",
+                &[("email", "v@x.org".into()), ("link", "L".into())]
+            )
+            .contains("within 24 hours"),
+            "the mail says how long the link works"
         );
     }
 }

@@ -364,6 +364,9 @@ pub enum LinkPurpose {
     Invite,
     /// Lets a person who forgot their password choose a new one.
     Reset,
+    /// Verifies the email of an open sign-up; the link carries the sign-up (see
+    /// [`create_signup`]).
+    Signup,
 }
 
 impl LinkPurpose {
@@ -372,6 +375,7 @@ impl LinkPurpose {
             LinkPurpose::Setup => "setup",
             LinkPurpose::Invite => "invite",
             LinkPurpose::Reset => "reset",
+            LinkPurpose::Signup => "signup",
         }
     }
 
@@ -379,6 +383,7 @@ impl LinkPurpose {
     pub fn lifetime_ms(self) -> i64 {
         match self {
             LinkPurpose::Reset => 3_600_000,
+            LinkPurpose::Signup => SIGNUP_LIFETIME_MS,
             LinkPurpose::Setup | LinkPurpose::Invite => 7 * 86_400_000,
         }
     }
@@ -434,6 +439,97 @@ pub async fn take_link(tx: &mut Tx, purpose: LinkPurpose, secret: &str) -> Resul
     .bind(purpose.as_str())
     .fetch_optional(&mut **tx)
     .await?)
+}
+
+/// How long a sign-up waits for its email to be verified.
+pub const SIGNUP_LIFETIME_MS: i64 = 24 * 3_600_000;
+
+/// An open sign-up waiting for its email to be verified: what the form said.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingSignup {
+    pub email: String,
+    /// The name typed; None when the form left it empty.
+    pub name: Option<String>,
+    pub password_hash: String,
+    /// Where the browser goes once the email is verified (a local path).
+    pub next_path: String,
+}
+
+/// Records a sign-up waiting for its email to be verified, as a one-time link that
+/// carries it; returns the link's secret. The email's earlier waiting sign-ups give way
+/// (only the newest link works), and their hashes are returned so the messages carrying
+/// them lose their copies in the same transaction.
+pub async fn create_signup(tx: &mut Tx, signup: &PendingSignup) -> Result<(String, Vec<String>)> {
+    let replaced: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM one_time_links WHERE email = $1 AND purpose = $2 AND used_at IS NULL \
+         RETURNING token_hash",
+    )
+    .bind(&signup.email)
+    .bind(LinkPurpose::Signup.as_str())
+    .fetch_all(&mut **tx)
+    .await?;
+    let secret = random_secret("");
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO one_time_links (token_hash, purpose, email, created_at, expires_at, \
+         signup_name, signup_password_hash, signup_next) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(hash_secret(&secret))
+    .bind(LinkPurpose::Signup.as_str())
+    .bind(&signup.email)
+    .bind(now)
+    .bind(now + LinkPurpose::Signup.lifetime_ms())
+    .bind(&signup.name)
+    .bind(&signup.password_hash)
+    .bind(&signup.next_path)
+    .execute(&mut **tx)
+    .await?;
+    Ok((secret, replaced))
+}
+
+/// The sign-up waiting for `email` to be verified, if its link is still open.
+pub async fn pending_signup<'c>(
+    e: impl Executor<'c, Database = Any>,
+    email: &Email,
+) -> Result<Option<PendingSignup>> {
+    Ok(sqlx::query_as(
+        "SELECT email, signup_name AS name, signup_password_hash AS password_hash, \
+         signup_next AS next_path FROM one_time_links \
+         WHERE email = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
+         AND signup_password_hash IS NOT NULL ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(email.as_str())
+    .bind(LinkPurpose::Signup.as_str())
+    .bind(now_ms())
+    .fetch_optional(e)
+    .await?)
+}
+
+/// Uses a sign-up's link up and returns the sign-up, or None when the link is unknown,
+/// used or expired: one conditional update takes it, as [`take_link`] does, and the
+/// password's hash is then cleared from the row in the same transaction.
+pub async fn take_signup(tx: &mut Tx, secret: &str) -> Result<Option<PendingSignup>> {
+    let now = now_ms();
+    let hash = hash_secret(secret);
+    let taken: Option<PendingSignup> = sqlx::query_as(
+        "UPDATE one_time_links SET used_at = $1 \
+         WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
+         AND signup_password_hash IS NOT NULL \
+         RETURNING email, signup_name AS name, signup_password_hash AS password_hash, \
+         signup_next AS next_path",
+    )
+    .bind(now)
+    .bind(&hash)
+    .bind(LinkPurpose::Signup.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if taken.is_some() {
+        sqlx::query("UPDATE one_time_links SET signup_password_hash = NULL WHERE token_hash = $1")
+            .bind(&hash)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(taken)
 }
 
 /// The one open first-admin setup link is keyed by this in `one_time_links.singleton`, so

@@ -43,6 +43,10 @@ pub enum AccountsError {
     /// An account with this email exists.
     #[error("an account with the email {email} already exists")]
     AccountExists { email: Email },
+    /// Open sign-up is off (`signup = "invited"`), or the server still waits for its
+    /// first administrator (`before_setup`), whose setup link a first sign-up would spoil.
+    #[error("sign-up is closed")]
+    SignupClosed { before_setup: bool },
     /// Revoking this admin role would leave the server without an administrator.
     #[error("the last administrator keeps the admin role")]
     LastAdmin,
@@ -163,6 +167,15 @@ impl From<AccountsError> for Problem {
                 format!("An account with the email {email} already exists."),
             )
             .with_field("email"),
+            AccountsError::SignupClosed { before_setup } => Problem::new(
+                StatusCode::FORBIDDEN,
+                "signup-closed",
+                if before_setup {
+                    "Sign-up opens once this server has its first administrator."
+                } else {
+                    "Sign-up on this server is by invitation only. Ask an administrator to invite you."
+                },
+            ),
             AccountsError::LastAdmin => Problem::conflict(
                 "last-admin",
                 "This is the last administrator. Make someone else an administrator first.",
@@ -283,6 +296,12 @@ mod tests {
         assert_eq!(
             mapped(AccountsError::Oidc(OidcError::Expired)),
             (400, kind("sign-in-expired"), Some("state".into()), None)
+        );
+        assert_eq!(
+            mapped(AccountsError::SignupClosed {
+                before_setup: false
+            }),
+            (403, kind("signup-closed"), None, None)
         );
         assert_eq!(
             mapped(AccountsError::InvalidToken),

@@ -1,7 +1,8 @@
 //! Who people are: accounts, role grants (made to an email, so they can wait for someone
 //! to sign up), browser sessions, local passwords and OpenID Connect sign-in, API tokens
 //! (including audited delegation), one-time links (first-admin setup, invitations,
-//! password resets) and outgoing mail, with the admin pages that manage people and mail.
+//! password resets, open sign-up's email verification) and outgoing mail, with the admin
+//! pages that manage people and mail.
 //!
 //! It plugs into the server as a [`Studio`] like any other, and is the one that provides
 //! the platform's [`IdentityProvider`]: the platform's gate asks it who a session cookie
@@ -44,14 +45,17 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("he", include_str!("../locales/he/accounts.ftl")),
 ];
 
-/// Who may create an account by signing in with OpenID Connect: the `signup` setting.
+/// Who may create an account without an invitation: the `signup` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Signup {
-    /// Only people who were invited or granted a role beforehand.
+    /// Only people who were invited or granted a role beforehand; `/signup` says so.
     #[default]
     Invited,
-    /// Anyone the identity provider vouches for (with a verified email).
+    /// Anyone the identity provider vouches for (with a verified email), and anyone who
+    /// signs up at `/signup` with an email and a password and then opens the link mailed
+    /// to that email (see [`admin::request_signup`]); `/signup` waits until the server
+    /// has its first administrator.
     Open,
 }
 
@@ -181,7 +185,7 @@ impl Studio for AccountsStudio {
     }
 
     fn secret_paths(&self) -> &'static [&'static str] {
-        &["/setup/", "/invite/", "/password/reset/"]
+        &["/setup/", "/invite/", "/password/reset/", "/signup/verify/"]
     }
 
     fn mount(&self, platform: &Platform) -> Result<Mounted, PlatformError> {

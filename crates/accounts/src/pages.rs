@@ -1,7 +1,8 @@
-//! The accounts' pages: home, sign-in and out, first-admin setup, invitations, password
-//! resets, the profile with its tokens, and the admin area (people and roles, jobs, audit
-//! log, held mail). Forms post back here; failures re-render the form with the problem
-//! beside its field and what the person typed kept.
+//! The accounts' pages: home, sign-in and out, open sign-up (with its email verified by a
+//! mailed link), first-admin setup, invitations, password resets, the profile with its
+//! tokens, and the admin area (people and roles, jobs, audit log, held mail). Forms post
+//! back here; failures re-render the form with the problem beside its field and what the
+//! person typed kept.
 //!
 //! Forms that create something whose secret is shown once (an API token, an invitation
 //! link without mail) carry a key minted with the page: the answer is `no-store`, and a
@@ -41,6 +42,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/forgot.html"),
     ),
     (
+        "accounts/signup.html",
+        include_str!("../templates/signup.html"),
+    ),
+    (
+        "accounts/signup_verify.html",
+        include_str!("../templates/signup_verify.html"),
+    ),
+    (
         "accounts/profile.html",
         include_str!("../templates/profile.html"),
     ),
@@ -66,7 +75,13 @@ pub fn routes() -> Routes<Accounts> {
         .page(Public, Method::GET, "/auth/oidc/start", oidc_start)
         .page(Public, Method::GET, "/auth/oidc/callback", oidc_callback)
         .page(Public, Method::GET, "/password/forgot", forgot_page)
-        .page(Public, Method::POST, "/password/forgot", forgot);
+        .page(Public, Method::POST, "/password/forgot", forgot)
+        .page(Public, Method::GET, "/signup", signup_page)
+        .page(Public, Method::POST, "/signup", signup)
+        .page(Public, Method::GET, "/signup/sent", signup_sent)
+        .page(Public, Method::POST, "/signup/resend", signup_resend)
+        .page(Public, Method::GET, "/signup/verify/{token}", verify_page)
+        .page(Public, Method::POST, "/signup/verify/{token}", verify);
     for (path, purpose) in [
         ("/setup/{token}", LinkPurpose::Setup),
         ("/invite/{token}", LinkPurpose::Invite),
@@ -198,20 +213,31 @@ fn with_status(mut response: Response, status: u16) -> Response {
     response
 }
 
+/// What the sign-in form says above itself.
+enum LoginNotice {
+    None,
+    /// The email or password is wrong.
+    Failed,
+    /// The password is right, but the email of the sign-up is not verified yet.
+    Unverified,
+}
+
 fn login_view(
     p: &Accounts,
     page: &Page,
     email: &str,
     next: &str,
-    error: Option<String>,
+    notice: LoginNotice,
 ) -> Result<Response, Problem> {
     page.render(
         "accounts/login.html",
         json!({
             "email": email,
             "next": next,
-            "error": error,
+            "error": matches!(notice, LoginNotice::Failed).then(|| page.t("login-failed")),
+            "unverified": matches!(notice, LoginNotice::Unverified),
             "oidc_name": p.oidc.as_ref().map(|o| o.name().to_string()),
+            "signup_open": p.settings.signup == Signup::Open,
         }),
     )
 }
@@ -224,7 +250,13 @@ async fn login_page(
     if page.identity.is_some() {
         return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
     }
-    login_view(&p, &page, "", &safe_next(q.next.as_deref()), None)
+    login_view(
+        &p,
+        &page,
+        "",
+        &safe_next(q.next.as_deref()),
+        LoginNotice::None,
+    )
 }
 
 #[derive(Deserialize)]
@@ -238,8 +270,12 @@ struct LoginForm {
 const MAX_AUDITED_EMAIL_CHARS: usize = 254;
 
 /// Signs in with a password. Each client address and each account (the email typed) has
-/// a share of attempts per window, given back when the password was right. An unknown email costs the same hashing as a known one, and every failure is in
-/// the audit log.
+/// a share of attempts per window, given back when the password was right. An unknown
+/// email costs the same hashing as a known one, and every failure is in the audit log.
+///
+/// An email with no account but an open sign-up waiting for it is checked against the
+/// sign-up's password instead of the dummy (the same work): when that is right, the
+/// person is told to verify their email first and offered the link again.
 async fn login(
     State(p): State<Accounts>,
     page: Page,
@@ -249,11 +285,22 @@ async fn login(
     let next = safe_next(form.next.as_deref());
     p.limits.address(client)?;
     p.limits.account("sign-in", &form.email)?;
-    let user = match Email::parse(&form.email) {
-        Ok(email) => db::user_by_email(p.db.pool(), &email).await?,
-        Err(_) => None,
+    let email = Email::parse(&form.email).ok();
+    let user = match &email {
+        Some(email) => db::user_by_email(p.db.pool(), email).await?,
+        None => None,
     };
-    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let pending = match (&user, &email) {
+        (None, Some(email)) if p.settings.signup == Signup::Open => {
+            db::pending_signup(p.db.pool(), email).await?
+        }
+        _ => None,
+    };
+    let hash = match (&user, &pending) {
+        (Some(user), _) => user.password_hash.as_deref(),
+        (None, Some(signup)) => Some(signup.password_hash.as_str()),
+        (None, None) => None,
+    };
     let verified = match p.hasher().verify(&form.password, hash).await {
         Ok(verified) => verified,
         Err(busy) => {
@@ -268,6 +315,13 @@ async fn login(
             p.limits.refund_account("sign-in", &form.email);
             p.limits.refund_address(client);
             sign_in(&p, &user, "password", &next).await
+        }
+        None if verified && pending.is_some() => {
+            p.limits.refund_account("sign-in", &form.email);
+            p.limits.refund_address(client);
+            let email = email.as_ref().map_or(form.email.as_str(), Email::as_str);
+            let response = login_view(&p, &page, email, &next, LoginNotice::Unverified)?;
+            Ok(with_status(response, 403))
         }
         _ => {
             let typed: String = form
@@ -289,8 +343,7 @@ async fn login(
                 .arg("address", client.to_string()),
             )
             .await?;
-            let mut response =
-                login_view(&p, &page, &form.email, &next, Some(page.t("login-failed")))?;
+            let mut response = login_view(&p, &page, &form.email, &next, LoginNotice::Failed)?;
             *response.status_mut() = StatusCode::UNAUTHORIZED;
             Ok(response)
         }
@@ -614,7 +667,7 @@ async fn redeem(
             let problem = Problem::from(e);
             let email = match purpose {
                 LinkPurpose::Setup => form.email.clone(),
-                LinkPurpose::Invite | LinkPurpose::Reset => {
+                LinkPurpose::Invite | LinkPurpose::Reset | LinkPurpose::Signup => {
                     match db::peek_link(p.db.pool(), purpose, &token).await? {
                         Some(email) => Some(email),
                         None => return Err(gone(&page)),
@@ -664,6 +717,202 @@ async fn forgot(
             )?;
             Ok(with_status(response, problem.status))
         }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The sign-up form as its page shows it: what was typed (never the password), and the
+/// problem with it.
+#[derive(Debug, Default, Serialize)]
+struct SignupFormView {
+    email: String,
+    name: String,
+    next: String,
+    error: Option<ShownProblem>,
+}
+
+/// The sign-up page: the form, or (`closed`) why there is none, with status 403.
+fn signup_view(page: &Page, form: SignupFormView) -> Result<Response, Problem> {
+    page.render("accounts/signup.html", json!({ "form": form }))
+}
+
+/// The page that says sign-up is closed, and why (the problem's words, in the page's
+/// language), with status 403.
+fn signup_closed_view(page: &Page, closed: AccountsError) -> Result<Response, Problem> {
+    let key = match closed {
+        AccountsError::SignupClosed { before_setup: true } => "signup-before-setup",
+        _ => "signup-closed",
+    };
+    let response = page.render("accounts/signup.html", json!({ "closed": page.t(key) }))?;
+    Ok(with_status(response, 403))
+}
+
+/// Answers a sign-up page when sign-up is closed; `Ok(None)` when it is open.
+async fn refused(p: &Accounts, page: &Page) -> Result<Option<Response>, Problem> {
+    match admin::signup_open(p).await {
+        Ok(()) => Ok(None),
+        Err(closed @ AccountsError::SignupClosed { .. }) => {
+            Ok(Some(signup_closed_view(page, closed)?))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn signup_page(
+    State(p): State<Accounts>,
+    page: Page,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, Problem> {
+    let next = safe_next(q.next.as_deref());
+    if page.identity.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    if let Some(closed) = refused(&p, &page).await? {
+        return Ok(closed);
+    }
+    signup_view(
+        &page,
+        SignupFormView {
+            next,
+            ..Default::default()
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct SignupForm {
+    email: String,
+    name: Option<String>,
+    password: String,
+    next: Option<String>,
+}
+
+/// Open sign-up: records the sign-up and mails the link that verifies the email, then
+/// sends the browser to a page that says to check the mail (so a reload sends nothing
+/// again). Every request counts against the address and the email typed, as requests
+/// for a password reset do: each one sends mail.
+async fn signup(
+    State(p): State<Accounts>,
+    page: Page,
+    client: ClientIp,
+    Form(form): Form<SignupForm>,
+) -> Result<Response, Problem> {
+    if let Some(closed) = refused(&p, &page).await? {
+        return Ok(closed);
+    }
+    p.limits.address(client)?;
+    p.limits.account("signup", &form.email)?;
+    let requested = admin::request_signup(
+        &p,
+        &form.email,
+        form.name.as_deref(),
+        &form.password,
+        form.next.as_deref(),
+        lang_of(&page),
+        &client.to_string(),
+    )
+    .await;
+    match requested {
+        Ok(()) => Ok(Redirect::to("/signup/sent").into_response()),
+        Err(e @ AccountsError::Invalid { .. }) => {
+            let problem = Problem::from(e);
+            let view = SignupFormView {
+                email: form.email.clone(),
+                name: form.name.clone().unwrap_or_default(),
+                next: safe_next(form.next.as_deref()),
+                error: Some(page.shown(&problem)),
+            };
+            Ok(with_status(signup_view(&page, view)?, problem.status))
+        }
+        Err(closed @ AccountsError::SignupClosed { .. }) => signup_closed_view(&page, closed),
+        Err(busy @ AccountsError::Busy { .. }) => {
+            // Not a request that counts against anyone.
+            p.limits.refund_account("signup", &form.email);
+            p.limits.refund_address(client);
+            Err(busy.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where a sign-up (or a request to send its link again) lands: check your mail. It says
+/// the same whether or not the email has an account.
+async fn signup_sent(State(p): State<Accounts>, page: Page) -> Result<Response, Problem> {
+    if let Some(closed) = refused(&p, &page).await? {
+        return Ok(closed);
+    }
+    page.render("accounts/signup.html", json!({ "sent": true }))
+}
+
+#[derive(Deserialize)]
+struct ResendForm {
+    email: String,
+}
+
+/// Sends the link of a waiting sign-up again (from the sign-in page, or the page that
+/// says to check the mail); counted like a sign-up.
+async fn signup_resend(
+    State(p): State<Accounts>,
+    page: Page,
+    client: ClientIp,
+    Form(form): Form<ResendForm>,
+) -> Result<Response, Problem> {
+    if let Some(closed) = refused(&p, &page).await? {
+        return Ok(closed);
+    }
+    p.limits.address(client)?;
+    p.limits.account("signup", &form.email)?;
+    match admin::resend_signup(&p, &form.email, lang_of(&page), &client.to_string()).await {
+        Ok(()) => Ok(Redirect::to("/signup/sent").into_response()),
+        Err(e @ AccountsError::Invalid { .. }) => {
+            let problem = Problem::from(e);
+            let response = page.render(
+                "accounts/signup.html",
+                json!({ "sent": true, "resend_email": form.email, "error": page.shown(&problem) }),
+            )?;
+            Ok(with_status(response, problem.status))
+        }
+        Err(closed @ AccountsError::SignupClosed { .. }) => signup_closed_view(&page, closed),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The link in the sign-up's mail: a page with one button that finishes the sign-up.
+/// Opening the link changes nothing by itself, so a mail scanner that follows links
+/// does not use it up before its person does.
+async fn verify_page(
+    State(p): State<Accounts>,
+    page: Page,
+    Path(token): Path<String>,
+) -> Result<Response, Problem> {
+    if let Some(closed) = refused(&p, &page).await? {
+        return Ok(closed);
+    }
+    match db::peek_link(p.db.pool(), LinkPurpose::Signup, &token).await? {
+        Some(email) => page.render("accounts/signup_verify.html", json!({ "email": email })),
+        None => Err(gone(&page)),
+    }
+}
+
+/// Finishes a sign-up: makes the account, signs its person in and sends them on to the
+/// path given at sign-up. Counted against the address like other one-time links, and
+/// given back when it worked.
+async fn verify(
+    State(p): State<Accounts>,
+    page: Page,
+    client: ClientIp,
+    Path(token): Path<String>,
+) -> Result<Response, Problem> {
+    if let Some(closed) = refused(&p, &page).await? {
+        return Ok(closed);
+    }
+    p.limits.address(client)?;
+    match admin::verify_signup(&p, &token).await {
+        Ok((user, next)) => {
+            p.limits.refund_address(client);
+            sign_in(&p, &user, "signup", &next).await
+        }
+        Err(closed @ AccountsError::SignupClosed { .. }) => signup_closed_view(&page, closed),
         Err(e) => Err(e.into()),
     }
 }

@@ -1,7 +1,8 @@
 //! The accounts' periodic clean-up: what can no longer be used is deleted (expired
-//! sessions, used or expired one-time links, stale OpenID Connect sign-ins, form keys
-//! past their lifetime), outgoing messages lose links that no longer wait, and finished
-//! messages go after a while. Every node schedules it; the queue runs it once per period.
+//! sessions, used or expired one-time links, waiting sign-ups among them, stale OpenID
+//! Connect sign-ins, form keys past their lifetime), outgoing messages lose links that no
+//! longer wait, and finished messages go after a while. Every node schedules it; the
+//! queue runs it once per period.
 
 use std::time::Duration;
 

@@ -82,6 +82,27 @@ mail-lapsed = Link used or expired
 mark-passed-on = Mark passed on
 no-mail = No messages.
 
+# Open sign-up with an email and a password.
+sign-up = Sign up
+no-account = No account yet?
+signup-title = Create an account
+signup-lead = Sign up with your email and a password. We will send you a link to confirm the address; your account is made when you open it.
+signup-name = Name (optional)
+signup-name-hint = How others see you. Without one, your email is shown.
+signup-submit = Sign up
+signup-have-account = Already have an account?
+signup-closed = Sign-up on this server is by invitation only. Ask an administrator to invite you.
+signup-before-setup = Sign-up opens once this server has its first administrator.
+signup-sent-title = Check your mail
+signup-sent = We sent a message to the address you gave. Open its link within 24 hours to finish creating your account. Without email on this server, an administrator passes it on.
+signup-resend-title = No message?
+signup-resend-lead = Look in your spam folder, or enter your email to get a new link. The earlier link then stops working.
+signup-resend = Send the link again
+signup-verify-title = Confirm your email
+signup-verify-lead = Finish creating the account of { $email }: you will be signed in.
+signup-verify-submit = Finish signing up
+login-unverified = The email { $email } is not verified yet. Open the link we sent to it to finish creating your account, or get a new link.
+
 # Mail. The body's last line ends the message.
 mail-invite-subject = You are invited to Tutti
 mail-invite-body =
@@ -102,6 +123,22 @@ mail-signup-body =
     { $name } <{ $email }> created an account by signing in through { $issuer }.
 
     Grant them roles at { $link }
+mail-signup-verify-subject = Confirm your email for Tutti
+mail-signup-verify-body =
+    Someone signed up for Tutti with { $email }.
+
+    Open this link within 24 hours to confirm it was you and finish creating your account:
+    { $link }
+
+    If it was not you, ignore this message: no account is made.
+mail-signup-exists-subject = Your Tutti account
+mail-signup-exists-body =
+    Someone tried to sign up for Tutti with { $email }, which already has an account, so nothing was changed.
+
+    Sign in with your password as usual. If you forgot it, open this link within an hour to choose a new one:
+    { $link }
+
+    If it was not you, ignore this message.
 
 # The audit log: what each action is called, and its detail worded from its values.
 audit-command-line = Command line
@@ -114,6 +151,7 @@ audit-method-openid-connect = the identity provider
 audit-method-setup = the setup link
 audit-method-invite = an invitation link
 audit-method-reset = a password reset link
+audit-method-signup = a sign-up confirmation link
 audit-action-user-created = Account created
 audit-detail-user-created = { $email }
 audit-detail-user-created-openid-connect = { $email }, signed up through { $issuer }
@@ -122,6 +160,12 @@ audit-detail-setup-link-made = The earlier one was revoked.
 audit-action-setup-link-used = Setup link used
 audit-action-invite-link-used = Invitation accepted
 audit-action-reset-link-used = Password reset
+audit-action-signup-requested = Sign-up requested
+audit-detail-signup-requested = { $email }, from { $address }
+audit-detail-signup-requested-existing = { $email }, from { $address }: the account exists, so a password reset link was mailed instead
+audit-detail-signup-requested-resent = { $email }, from { $address }: the link was sent again
+audit-action-signup-verified = Sign-up confirmed
+audit-detail-signup-verified = { $email }
 audit-action-invited = Invited
 audit-detail-invited = { $email }
 audit-action-role-granted = Role granted
@@ -139,6 +183,7 @@ audit-detail-delegated-request = { $request }
 # Problems as pages in other languages word them; English pages show the server's own
 # words, which often name the value at fault.
 problem-link-expired = This link was already used or has expired. Ask for a new one.
+problem-signup-closed = Sign-up on this server is by invitation only. Ask an administrator to invite you.
 problem-last-admin = This is the last administrator. Make someone else an administrator first.
 problem-account-exists = An account with this email already exists.
 problem-already-set-up = This server already has an administrator. Sign in instead.

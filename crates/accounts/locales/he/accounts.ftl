@@ -82,6 +82,27 @@ mail-lapsed = הקישור שומש או שפג תוקפו
 mark-passed-on = סימון כהועברה
 no-mail = אין הודעות.
 
+# Open sign-up with an email and a password.
+sign-up = הרשמה
+no-account = עדיין אין לכם חשבון?
+signup-title = יצירת חשבון
+signup-lead = הירשמו עם כתובת דוא״ל וסיסמה. נשלח אליכם קישור לאישור הכתובת; החשבון ייווצר כשתפתחו אותו.
+signup-name = שם (לא חובה)
+signup-name-hint = השם שאחרים יראו. בלעדיו תוצג כתובת הדוא״ל.
+signup-submit = הרשמה
+signup-have-account = כבר יש לכם חשבון?
+signup-closed = ההרשמה לשרת הזה היא בהזמנה בלבד. בקשו ממנהל להזמין אתכם.
+signup-before-setup = ההרשמה תיפתח אחרי שיוגדר לשרת המנהל הראשון.
+signup-sent-title = בדקו את תיבת הדואר
+signup-sent = שלחנו הודעה לכתובת שמסרתם. פתחו את הקישור שבה בתוך 24 שעות כדי להשלים את יצירת החשבון. אם השרת לא שולח דוא״ל, מנהל יעביר אותה.
+signup-resend-title = לא הגיעה הודעה?
+signup-resend-lead = חפשו בתיקיית דואר הזבל, או הזינו את כתובת הדוא״ל כדי לקבל קישור חדש. הקישור הקודם יפסיק אז לעבוד.
+signup-resend = שליחת הקישור שוב
+signup-verify-title = אישור כתובת הדוא״ל
+signup-verify-lead = השלימו את יצירת החשבון של { $email }, ותהיו מחוברים אליו מיד.
+signup-verify-submit = השלמת ההרשמה
+login-unverified = כתובת הדוא״ל { $email } עדיין לא אושרה. פתחו את הקישור ששלחנו אליה כדי להשלים את יצירת החשבון, או בקשו קישור חדש.
+
 # Mail. The body's last line ends the message.
 mail-invite-subject = הוזמנת לטוטי
 mail-invite-body =
@@ -102,6 +123,22 @@ mail-signup-body =
     נוצר חשבון עבור { $name } <{ $email }> בכניסה דרך { $issuer }.
 
     להענקת תפקידים: { $link }
+mail-signup-verify-subject = אישור כתובת הדוא״ל שלך בטוטי
+mail-signup-verify-body =
+    מישהו נרשם לטוטי עם { $email }.
+
+    פתחו את הקישור הזה בתוך 24 שעות כדי לאשר שזה הייתם אתם ולהשלים את יצירת החשבון:
+    { $link }
+
+    אם לא אתם נרשמתם, התעלמו מההודעה הזו: שום חשבון לא ייווצר.
+mail-signup-exists-subject = החשבון שלך בטוטי
+mail-signup-exists-body =
+    מישהו ניסה להירשם לטוטי עם הכתובת { $email }, שכבר יש לה חשבון, ולכן דבר לא השתנה.
+
+    היכנסו עם הסיסמה שלכם כרגיל. אם שכחתם אותה, פתחו את הקישור הזה בתוך שעה כדי לבחור סיסמה חדשה:
+    { $link }
+
+    אם לא אתם ניסיתם, התעלמו מההודעה הזו.
 
 # The audit log: what each action is called, and its detail worded from its values.
 audit-command-line = שורת הפקודה
@@ -114,6 +151,7 @@ audit-method-openid-connect = ספק הזהות
 audit-method-setup = קישור ההקמה
 audit-method-invite = קישור הזמנה
 audit-method-reset = קישור לאיפוס סיסמה
+audit-method-signup = קישור לאישור הרשמה
 audit-action-user-created = יצירת חשבון
 audit-detail-user-created = { $email }
 audit-detail-user-created-openid-connect = { $email }, נרשם דרך { $issuer }
@@ -122,6 +160,12 @@ audit-detail-setup-link-made = הקישור הקודם בוטל.
 audit-action-setup-link-used = שימוש בקישור ההקמה
 audit-action-invite-link-used = קבלת הזמנה
 audit-action-reset-link-used = איפוס סיסמה
+audit-action-signup-requested = בקשת הרשמה
+audit-detail-signup-requested = { $email }, מהכתובת { $address }
+audit-detail-signup-requested-existing = { $email }, מהכתובת { $address }: כבר יש חשבון, ולכן נשלח במקום זאת קישור לאיפוס סיסמה
+audit-detail-signup-requested-resent = { $email }, מהכתובת { $address }: הקישור נשלח שוב
+audit-action-signup-verified = אישור הרשמה
+audit-detail-signup-verified = { $email }
 audit-action-invited = הזמנה
 audit-detail-invited = { $email }
 audit-action-role-granted = הענקת תפקיד
@@ -139,6 +183,7 @@ audit-detail-delegated-request = { $request }
 # Problems as pages in other languages word them; English pages show the server's own
 # words, which often name the value at fault.
 problem-link-expired = הקישור הזה כבר שומש או שפג תוקפו. בקשו קישור חדש.
+problem-signup-closed = ההרשמה לשרת הזה היא בהזמנה בלבד. בקשו ממנהל להזמין אתכם.
 problem-last-admin = זה המנהל האחרון. הפכו מישהו אחר למנהל קודם.
 problem-account-exists = כבר יש חשבון עם הדוא״ל הזה.
 problem-already-set-up = לשרת הזה כבר יש מנהל. היכנסו במקום זאת.
