@@ -20,7 +20,7 @@ export PATH="$PATH:/usr/local/bin:$HOME/.local/bin"
 
 # Test media (ffmpeg, sox), the PostgreSQL server, the browser and its fonts. Nothing
 # here is needed to build Tutti: `cargo build` works without any of them.
-APT_PACKAGES=(chromium ffmpeg sox postgresql curl ca-certificates fonts-dejavu-core)
+APT_PACKAGES=(chromium ffmpeg sox espeak-ng postgresql curl ca-certificates fonts-dejavu-core)
 
 as_root() {
   if [[ $(id -u) == 0 ]]; then "$@"
