@@ -920,6 +920,57 @@ pub async fn notify_admins(
     Ok(())
 }
 
+/// Deletes an account and, first, everything the studios keep about the person (their
+/// recordings' audio included). The last administrator cannot delete their account, so
+/// the server keeps one.
+pub async fn delete_account(
+    p: &Accounts,
+    user_id: &str,
+    actor: Actor<'_>,
+) -> Result<(), AccountsError> {
+    let user =
+        db::user_by_id(p.db.pool(), user_id)
+            .await?
+            .ok_or_else(|| AccountsError::NotFound {
+                detail: "there is no such account".into(),
+                field: None,
+            })?;
+    let admin = Role::ADMIN;
+    let (mine, admins): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN email = $1 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+         COUNT(*) FROM role_grants WHERE role = $2",
+    )
+    .bind(&user.email)
+    .bind(admin.as_str())
+    .fetch_one(p.db.pool())
+    .await?;
+    if mine > 0 && admins <= 1 {
+        return Err(AccountsError::LastAdmin);
+    }
+    p.platform.forgetting.person(&user.id).await?;
+    let mut tx = p.db.begin().await?;
+    sqlx::query("DELETE FROM role_grants WHERE email = $1")
+        .bind(&user.email)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+    tutti_platform::audit::record(
+        &mut *tx,
+        actor
+            .audit(
+                "account-deleted",
+                format!("deleted the account of {}", user.email),
+            )
+            .arg("email", user.email.as_str()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     fn text(lang: &str, key: &str, args: &[(&str, String)]) -> String {

@@ -203,6 +203,7 @@ impl Studio for AccountsStudio {
                     .periodic(sweep::Sweep(db.clone()), sweep::schedule())
             })),
             identity: Some(Arc::new(identity::Provider(accounts))),
+            forget: None,
         })
     }
 }

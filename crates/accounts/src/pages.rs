@@ -118,6 +118,7 @@ pub fn routes() -> Routes<Accounts> {
     routes
         .page(SignedIn, Method::GET, "/profile", profile)
         .page(SignedIn, Method::POST, "/profile/name", rename)
+        .page(SignedIn, Method::POST, "/profile/delete", delete_account)
         .page(SignedIn, Method::POST, "/profile/tokens", new_token)
         .page(
             SignedIn,
@@ -943,9 +944,13 @@ async fn profile_view(
     shows: ProfileShows,
 ) -> Result<Response, Problem> {
     let tokens = db::tokens_of(p.db.pool(), &identity.user.id).await?;
+    let has_password = db::user_by_id(p.db.pool(), &identity.user.id)
+        .await?
+        .is_some_and(|u| u.password_hash.is_some());
     page.render(
         "accounts/profile.html",
         json!({
+            "has_password": has_password,
             "user": identity.user,
             "roles": identity.roles,
             "tokens": tokens,
@@ -979,6 +984,51 @@ async fn rename(
     let name = crate::domain::parse_name(&form.name, "name")?;
     db::set_name(p.db.pool(), &identity.user.id, &name).await?;
     Ok(Redirect::to("/profile").into_response())
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    /// The checkbox saying yes, everything goes.
+    confirm: Option<String>,
+    /// The account's password, when it has one.
+    password: Option<String>,
+}
+
+/// Deletes the signed-in person's account after they confirm (and give their password,
+/// when the account has one): every studio forgets them first.
+async fn delete_account(
+    State(p): State<Accounts>,
+    identity: Identity,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response, Problem> {
+    if form.confirm.as_deref() != Some("delete") {
+        return Err(Problem::invalid(
+            "confirm",
+            "Tick the box to confirm that the account and everything in it is to be deleted.",
+        ));
+    }
+    let user = db::user_by_id(p.db.pool(), &identity.user.id)
+        .await?
+        .ok_or_else(|| Problem::not_found("There is no such account."))?;
+    if user.password_hash.is_some() {
+        let given = form.password.unwrap_or_default();
+        if !p
+            .hasher()
+            .verify(&given, user.password_hash.as_deref())
+            .await?
+        {
+            return Err(Problem::invalid(
+                "password",
+                "That is not the account's password; type it to confirm the deletion.",
+            ));
+        }
+    }
+    crate::admin::delete_account(&p, &user.id, crate::admin::Actor::Web(&identity)).await?;
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookie(&p, &p.session_cookie(), "", 0));
+    Ok(response)
 }
 
 #[derive(Deserialize)]

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod bodies;
 pub mod core;
 pub mod error;
+pub mod forget;
 pub mod identity;
 pub mod limits;
 pub mod openapi;
@@ -34,6 +35,7 @@ use tutti_web::Web;
 pub use access::{Access, BodyLimit, Role, RoleDef, RouteDecl, Routes, StudioRoutes};
 pub use audit::AuditEntry;
 pub use error::PlatformError;
+pub use forget::{Forget, Forgetting};
 pub use identity::{Identity, IdentityProvider, MaybeIdentity, Person, Via};
 pub use limits::RateLimiter;
 pub use page::Page;
@@ -92,6 +94,8 @@ pub struct Platform {
     pub admin_tabs: Arc<Vec<NavEntry>>,
     /// This process's WebSockets: limits, guest tokens, shutdown ([`ws`]).
     pub sockets: ws::Hub,
+    /// What every studio does when an account is deleted ([`forget`]).
+    pub forgetting: Forgetting,
 }
 
 /// A key the server makes for itself on first use (`platform_secrets`), the same on

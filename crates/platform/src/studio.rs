@@ -43,6 +43,8 @@ pub struct Mounted {
     pub jobs: Option<Arc<dyn Fn(Worker) -> Worker + Send + Sync>>,
     /// Set by the one studio that knows who people are (accounts).
     pub identity: Option<Arc<dyn IdentityProvider>>,
+    /// What the studio removes when a person's account is deleted.
+    pub forget: Option<Arc<dyn crate::Forget>>,
 }
 
 impl Mounted {
@@ -51,6 +53,7 @@ impl Mounted {
             routes,
             jobs: None,
             identity: None,
+            forget: None,
         }
     }
 }

@@ -169,10 +169,12 @@ impl Studio for RecitalStudio {
             settings: Arc::new(self.settings.clone()),
         };
         let routes = routes::routes(recital.clone());
+        let forget = Arc::new(service::Forgetter(recital.platform.clone()));
         Ok(Mounted {
             routes,
             jobs: Some(Arc::new(move |worker| jobs::register(worker, &recital))),
             identity: None,
+            forget: Some(forget),
         })
     }
 }

@@ -1002,3 +1002,32 @@ pub async fn discard_all(p: &Platform, user_id: &str) -> Result<usize> {
     }
     Ok(n)
 }
+
+/// What the recital forgets when an account is deleted: every recording (discarded, so
+/// the purge jobs remove its audio from the blob store and later exports leave it out),
+/// the person's standing and answers in each campaign, reading positions and leaderboard
+/// choice. Votes and reports stay, with no one behind them any more.
+pub struct Forgetter(pub Platform);
+
+#[async_trait::async_trait]
+impl tutti_platform::Forget for Forgetter {
+    async fn forget(
+        &self,
+        user_id: &str,
+    ) -> std::result::Result<(), tutti_platform::PlatformError> {
+        let fail = |e: RecitalError| tutti_platform::PlatformError::Problem(e.into());
+        discard_all(&self.0, user_id).await.map_err(fail)?;
+        let mut tx = self.0.db.begin().await.map_err(|e| fail(e.into()))?;
+        for table in ["recital_speakers", "recital_positions", "recital_profiles"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE user_id = $1"
+            )))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        }
+        tx.commit().await.map_err(|e| fail(RecitalError::from(e)))?;
+        Ok(())
+    }
+}

@@ -149,6 +149,7 @@ pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> a
         nav: Arc::new(composition.nav()),
         admin_tabs: Arc::new(composition.admin_tabs()),
         sockets: tutti_platform::ws::Hub::new(db.clone(), settings.websocket.clone()),
+        forgetting: tutti_platform::Forgetting::default(),
     };
     let mut mounted = vec![
         Mounted::routes(tutti_platform::core::routes(&platform)),
@@ -160,6 +161,9 @@ pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> a
                 .mount(&platform)
                 .with_context(|| format!("could not start the {} studio", studio.name()))?,
         );
+    }
+    for forget in mounted.iter().filter_map(|m| m.forget.clone()) {
+        platform.forgetting.add(forget);
     }
     let identity = mounted
         .iter()

@@ -143,6 +143,7 @@ pub fn mount(platform: &Platform, settings: UploadSettings) -> Mounted {
             )
         })),
         identity: None,
+        forget: None,
     }
 }
 

@@ -950,3 +950,109 @@ async fn reviewers_correct_reported_sentences_and_every_page_renders() {
         .unwrap();
     assert_eq!(after["sentences"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn deleting_an_account_removes_its_recordings_audio() {
+    let app = spawn_app().await;
+    let (_reviewer, slug, doc) = campaign(&app, "long-form", "", TEXT).await;
+    let dana = Speaker::new(&app, "dana@example.test").await;
+    dana.consent(&slug).await;
+    let s = dana
+        .json(Method::POST, "/sessions", Some(json!({"document_id": doc})))
+        .await;
+    let id = s["id"].as_str().unwrap().to_string();
+    let first = dana
+        .json(Method::GET, &format!("/documents/{doc}"), None)
+        .await["sentences"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        dana.put(&id, 0, 0, &recording(3.0)).await.status(),
+        StatusCode::CREATED
+    );
+    dana.json(
+        Method::POST,
+        &format!("/sessions/{id}/segments"),
+        Some(json!([{"sentence_id": first, "end_ms": 2500}])),
+    )
+    .await;
+    dana.json(
+        Method::POST,
+        &format!("/sessions/{id}/end"),
+        Some(json!({"keep_last": true})),
+    )
+    .await;
+    assert_eq!(dana.until_processed(&id).await["state"], "processed");
+
+    let mut browser = app.anonymous();
+    browser
+        .sign_in("dana@example.test", crate::helpers::PASSWORD)
+        .await;
+    let unconfirmed = browser
+        .form("/profile/delete", &[("password", crate::helpers::PASSWORD)])
+        .await;
+    assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let wrong = browser
+        .form(
+            "/profile/delete",
+            &[("password", "not it"), ("confirm", "delete")],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let deleted = browser
+        .form(
+            "/profile/delete",
+            &[
+                ("password", crate::helpers::PASSWORD),
+                ("confirm", "delete"),
+            ],
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    let blobs = &app.running().app.blobs;
+    let mut left = vec![];
+    for _ in 0..100 {
+        left = blobs.list(&format!("recital/sessions/{id}")).await.unwrap();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(left.is_empty(), "{left:?}");
+    let refused = app
+        .anonymous()
+        .form(
+            "/login",
+            &[
+                ("email", "dana@example.test"),
+                ("password", crate::helpers::PASSWORD),
+            ],
+        )
+        .await;
+    assert_ne!(
+        refused.status(),
+        StatusCode::SEE_OTHER,
+        "the account is gone"
+    );
+    assert_eq!(
+        dana.call(Method::GET, "/me/stats", None).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "its tokens went with it"
+    );
+
+    // The last administrator keeps their account.
+    let admin = app
+        .signed_in("root@example.test", &[tutti_platform::Role::ADMIN])
+        .await;
+    let kept = admin
+        .form(
+            "/profile/delete",
+            &[
+                ("password", crate::helpers::PASSWORD),
+                ("confirm", "delete"),
+            ],
+        )
+        .await;
+    assert!(kept.status().is_client_error(), "{}", kept.status());
+}
