@@ -20,6 +20,7 @@ compile_error!(
 
 pub mod analyse;
 pub mod concat;
+pub mod cut;
 pub mod decode;
 pub(crate) mod ebml;
 pub mod encode;

@@ -44,9 +44,22 @@ pub fn transcode(
     analyse: Option<AnalysisSettings>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Report> {
+    transcode_also(source, targets, analyse, Vec::new(), progress)
+}
+
+/// [`transcode`] that also feeds `also`, sinks of the caller's own taking the source's
+/// spec (per-sentence measurements, say), each on its own thread like the outputs, so a
+/// job that needs more than encodes still decodes once.
+pub fn transcode_also(
+    source: &mut dyn PcmSource,
+    targets: Vec<Target>,
+    analyse: Option<AnalysisSettings>,
+    also: Vec<Box<dyn PcmSink>>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Report> {
     let spec = source.spec();
     let mut specs = Vec::new();
-    let mut sinks: Vec<Box<dyn PcmSink>> = Vec::new();
+    let mut sinks: Vec<Box<dyn PcmSink>> = also;
     for target in targets {
         let out_spec = target.preset.output_spec(spec);
         let encoder = encoder_for(&target.preset, out_spec, target.output)?;

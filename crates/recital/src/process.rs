@@ -1,20 +1,19 @@
 //! The media work of one session, on files in a work folder: join the chunks of every
 //! part into one stream (each part is its own recording, joined in order), cut it after
 //! the last kept sentence, and in one decode write the archive copy (FLAC), the web
-//! copies (Opus, and MP3 for browsers without Opus) and the analysis; then cut one clip
-//! per cue from the archive in a second pass, each with its own analysis. Pure apart from
-//! the files it is given, so a job killed midway runs it again to the same result.
+//! copies (Opus, and MP3 for browsers without Opus), the whole take's analysis and each
+//! sentence's; then cut one clip per cue out of the web copy's packets (no second
+//! encode). Pure apart from the files it is given, so a job killed midway runs it again
+//! to the same result.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use tutti_media::analyse::{Analyser, AnalysisSettings};
+use tutti_media::analyse::{Analyser, Analysis, AnalysisSettings};
 use tutti_media::concat::{ChunkSource, join};
-use tutti_media::decode::Decoder;
-use tutti_media::encode::{Output, encoder_for};
+use tutti_media::encode::Output;
 use tutti_media::presets::Preset;
-use tutti_media::resample::convert;
-use tutti_media::transcode::{Target, transcode};
+use tutti_media::transcode::{Target, transcode_also};
 use tutti_media::{AudioSpec, PcmSink, PcmSource};
 
 use crate::domain::{CueSpan, QualityRules, Verdict};
@@ -71,8 +70,44 @@ fn preset(name: &str) -> Result<Preset, RecitalError> {
     Preset::by_name(name).copied().map_err(media)
 }
 
-/// Runs the whole job.
+/// Runs the whole job on a thread of its own at the lowest CPU priority (and the
+/// encoders' threads it starts inherit it), so recordings still streaming in are
+/// acknowledged first and processing takes what CPU is left.
 pub fn run(job: &Job<'_>) -> Result<Made, RecitalError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                lowest_priority();
+                run_here(job)
+            })
+            .join()
+            .unwrap_or_else(|_| Err(RecitalError::internal("the processing thread crashed")))
+    })
+}
+
+/// Makes the calling thread the last in line for the CPU (nice 19). Linux applies
+/// `setpriority(PRIO_PROCESS, 0, …)` to the calling thread only, and threads it starts
+/// inherit the value; elsewhere this does nothing.
+#[allow(unsafe_code)]
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority takes plain integers and touches no memory of ours; a failure
+    // (not permitted) only leaves the priority as it was.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
+}
+
+/// Measurements of a take's loudness and quality, cheap enough to run per sentence: the
+/// true peak (4x oversampling) is left out, the sample peak is enough to spot clipping.
+fn analysis_settings() -> AnalysisSettings {
+    AnalysisSettings {
+        true_peak: false,
+        ..AnalysisSettings::default()
+    }
+}
+
+fn run_here(job: &Job<'_>) -> Result<Made, RecitalError> {
     if job.chunks.is_empty() {
         return Err(RecitalError::Media("the session has no audio".into()));
     }
@@ -105,10 +140,13 @@ pub fn run(job: &Job<'_>) -> Result<Made, RecitalError> {
             output: Output::stream(File::create(&web_mp3).map_err(RecitalError::internal)?),
         },
     ];
-    let report = transcode(
+    let per_cue = CueAnalysers::new(spec, job.cues)?;
+    let results = per_cue.results.clone();
+    let report = transcode_also(
         &mut source,
         targets,
-        Some(AnalysisSettings::default()),
+        Some(analysis_settings()),
+        vec![Box::new(per_cue)],
         &mut |_| {},
     )
     .map_err(media)?;
@@ -118,19 +156,37 @@ pub fn run(job: &Job<'_>) -> Result<Made, RecitalError> {
     let verdict = Verdict::judge(&analysis, job.clip_mode, job.rules);
     let duration_ms = (report.duration_seconds * 1000.0).round() as u64;
 
-    let cues: Vec<CueSpan> = if job.cues.is_empty() {
-        Vec::new()
-    } else {
-        job.cues
-            .iter()
-            .filter(|c| c.start_ms < duration_ms)
-            .map(|c| CueSpan {
-                end_ms: c.end_ms.min(duration_ms),
-                ..c.clone()
-            })
-            .collect()
-    };
-    let clips = cut_clips(&archive, &cues, job)?;
+    // Clips are cut from the web copy's packets, not encoded again.
+    let analyses = std::mem::take(&mut *results.lock().unwrap_or_else(|e| e.into_inner()));
+    let kept: Vec<(usize, &CueSpan)> = job
+        .cues
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.start_ms < duration_ms)
+        .collect();
+    let ranges: Vec<(u64, u64)> = kept
+        .iter()
+        .map(|(_, c)| (c.start_ms * 48, c.end_ms.min(duration_ms) * 48))
+        .collect();
+    let web = std::fs::read(&web_opus).map_err(RecitalError::internal)?;
+    let cut = tutti_media::cut::cut_ogg_opus(&web, &ranges).map_err(media)?;
+    let mut clips = Vec::with_capacity(cut.len());
+    for ((i, cue), bytes) in kept.into_iter().zip(cut) {
+        let path = job.dir.join(format!("clip-{i:05}.ogg"));
+        std::fs::write(&path, bytes).map_err(RecitalError::internal)?;
+        let analysis = analyses
+            .get(i)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| RecitalError::internal("a sentence was not measured"))?;
+        clips.push(ClipFile {
+            cue: i,
+            path,
+            start_ms: cue.start_ms,
+            end_ms: cue.end_ms.min(duration_ms),
+            verdict: Verdict::judge(&analysis, job.clip_mode, job.rules),
+        });
+    }
     Ok(Made {
         duration_ms,
         verdict,
@@ -174,99 +230,89 @@ impl PcmSource for Limit {
     }
 }
 
-/// The clip being written: its encoder and analyser, and where it ends.
-struct Open {
-    cue: usize,
-    end_frame: u64,
-    encoder: Box<dyn PcmSink>,
-    analyser: Analyser,
-    path: PathBuf,
+/// Measures each cue's stretch of the stream as it flows past, one analyser at a time
+/// (cues follow each other), leaving one analysis per cue.
+struct CueAnalysers {
+    spec: AudioSpec,
+    /// `[start, end)` frames of each cue.
+    spans: Vec<(u64, u64)>,
+    next: usize,
+    current: Option<(usize, Analyser)>,
+    at: u64,
+    results: std::sync::Arc<std::sync::Mutex<Vec<Option<Analysis>>>>,
 }
 
-/// Cuts one clip per cue from the archive in one pass.
-fn cut_clips(
-    archive: &Path,
-    cues: &[CueSpan],
-    job: &Job<'_>,
-) -> Result<Vec<ClipFile>, RecitalError> {
-    if cues.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut decoder = Decoder::open_path(archive).map_err(media)?;
-    let spec = decoder.spec();
-    let channels = usize::from(spec.channels);
-    let clip_preset = preset(WEB_PRESET)?;
-    let out_spec = clip_preset.output_spec(spec);
-    let open = |cue: usize| -> Result<Open, RecitalError> {
-        let path = job.dir.join(format!("clip-{cue:05}.ogg"));
-        let file = File::create(&path).map_err(RecitalError::internal)?;
-        let encoder = encoder_for(&clip_preset, out_spec, Output::stream(file)).map_err(media)?;
-        Ok(Open {
-            cue,
-            end_frame: frames_at(spec, cues[cue].end_ms),
-            encoder: convert(spec, out_spec, encoder).map_err(media)?,
-            analyser: Analyser::new(spec, AnalysisSettings::default()).map_err(media)?,
-            path,
+impl CueAnalysers {
+    fn new(spec: AudioSpec, cues: &[CueSpan]) -> Result<CueAnalysers, RecitalError> {
+        Ok(CueAnalysers {
+            spec,
+            spans: cues
+                .iter()
+                .map(|c| (frames_at(spec, c.start_ms), frames_at(spec, c.end_ms)))
+                .collect(),
+            next: 0,
+            current: None,
+            at: 0,
+            results: std::sync::Arc::new(std::sync::Mutex::new(vec![None; cues.len()])),
         })
-    };
-    let mut made = Vec::with_capacity(cues.len());
-    let mut finish = |mut clip: Open| -> Result<(), RecitalError> {
-        clip.encoder.finish().map_err(media)?;
-        clip.analyser.finish().map_err(media)?;
-        let cue = &cues[clip.cue];
-        made.push(ClipFile {
-            cue: clip.cue,
-            path: clip.path,
-            start_ms: cue.start_ms,
-            end_ms: cue.end_ms,
-            verdict: Verdict::judge(&clip.analyser.report(), job.clip_mode, job.rules),
-        });
-        Ok(())
-    };
+    }
 
-    let mut next = 0usize;
-    let mut current: Option<Open> = None;
-    let mut at = 0u64;
-    while let Some(block) = decoder.read().map_err(media)? {
-        let frames = (block.len() / channels) as u64;
-        let mut offset = 0u64;
-        while offset < frames {
-            if current.is_none() {
-                if next >= cues.len() {
-                    break;
-                }
-                let start = frames_at(spec, cues[next].start_ms);
-                if at + offset < start {
-                    offset = (start - at).min(frames);
-                    continue;
-                }
-                current = Some(open(next)?);
-                next += 1;
-            }
-            let clip = current.as_mut().expect("a clip is open");
-            let until = (clip.end_frame.saturating_sub(at)).min(frames);
-            if until > offset {
-                let slice = &block[offset as usize * channels..until as usize * channels];
-                clip.encoder.write(slice).map_err(media)?;
-                clip.analyser.write(slice).map_err(media)?;
-                offset = until;
-            }
-            if at + offset >= clip.end_frame {
-                finish(current.take().expect("a clip is open"))?;
+    fn close(&mut self) -> tutti_media::Result<()> {
+        if let Some((i, mut analyser)) = self.current.take() {
+            analyser.finish()?;
+            if let Ok(mut results) = self.results.lock() {
+                results[i] = Some(analyser.report());
             }
         }
-        at += frames;
+        Ok(())
     }
-    if let Some(clip) = current.take() {
-        finish(clip)?;
+}
+
+impl PcmSink for CueAnalysers {
+    fn write(&mut self, samples: &[f32]) -> tutti_media::Result<()> {
+        let channels = usize::from(self.spec.channels);
+        let frames = (samples.len() / channels) as u64;
+        let mut offset = 0u64;
+        while offset < frames {
+            if self.current.is_none() {
+                let Some(&(start, _)) = self.spans.get(self.next) else {
+                    break;
+                };
+                if self.at + offset < start {
+                    offset = (start - self.at).min(frames);
+                    continue;
+                }
+                self.current = Some((self.next, Analyser::new(self.spec, analysis_settings())?));
+                self.next += 1;
+            }
+            let Some((i, analyser)) = self.current.as_mut() else {
+                break;
+            };
+            let end = self.spans[*i].1;
+            let until = end.saturating_sub(self.at).min(frames);
+            if until > offset {
+                analyser.write(&samples[offset as usize * channels..until as usize * channels])?;
+                offset = until;
+            }
+            if self.at + offset >= end {
+                self.close()?;
+            }
+        }
+        self.at += frames;
+        Ok(())
     }
-    Ok(made)
+
+    fn finish(&mut self) -> tutti_media::Result<()> {
+        self.close()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tutti_media::decode::Decoder;
     use tutti_media::pcm::{MemorySource, sine};
+    use tutti_media::transcode::transcode;
 
     /// A WebM/Opus recording cut into byte chunks, as MediaRecorder's timeslices are.
     fn recording(dir: &Path, seconds: f32, pieces: usize) -> Vec<PathBuf> {
