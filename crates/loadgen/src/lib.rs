@@ -7,7 +7,9 @@
 //! printed as text or as one JSON object on the last line.
 //!
 //! A scenario is a module under [`scenarios`]: it signs its users in, implements
-//! [`schedule::Workload`] (what request number `n` does) and hands it to [`run::drive`].
+//! [`schedule::Workload`] (what request number `n` does) and hands it to [`run::drive`];
+//! or, like `recital`, runs one task per user on its own timeline with the same clients
+//! and statistics.
 
 pub mod clients;
 pub mod run;

@@ -2,7 +2,7 @@
 //! prints what it measured (see the `tutti_loadgen` library for how).
 
 use clap::{Parser, Subcommand};
-use tutti_loadgen::scenarios::pages;
+use tutti_loadgen::scenarios::{pages, recital};
 
 /// Open-loop load generator for Tutti: fixed-rate requests from signed-in virtual users,
 /// latencies from each request's scheduled send time.
@@ -17,6 +17,10 @@ struct Cli {
 enum Scenario {
     /// The home page and an authenticated API read (GET /api/v1/me), alternately.
     Pages(pages::PagesArgs),
+    /// Speakers reading aloud: each streams a WebM/Opus recording in chunks at real-time
+    /// pace, marks its sentences and ends its session; chunk acknowledgement latency, lost
+    /// chunks, and (with --wait-processing) the processing rate.
+    Recital(recital::RecitalArgs),
 }
 
 #[tokio::main]
@@ -24,5 +28,6 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.scenario {
         Scenario::Pages(args) => pages::run(args).await.map(|_| ()),
+        Scenario::Recital(args) => recital::run(args).await.map(|_| ()),
     }
 }

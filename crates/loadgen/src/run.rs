@@ -13,22 +13,13 @@ use crate::clients::{self, HttpUser};
 use crate::schedule::{Pace, Workload, run_open_loop};
 use crate::stats::{RampStep, RampSummary, RunContext, RunStats, Summary, round3};
 
-/// The options of every scenario.
+/// Who the virtual users are and how they reach the server: the options every scenario
+/// shares, whether it sends at a fixed rate or follows its own timeline.
 #[derive(Debug, Clone, Args)]
-pub struct LoadArgs {
+pub struct ClientArgs {
     /// The server's address.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: Url,
-    /// Requests per second, sent on a fixed schedule whatever the answers; with --ramp
-    /// the first rate tried.
-    #[arg(long, default_value_t = 100.0)]
-    pub rate: f64,
-    /// How long to send (e.g. 30, 30s, 2m, 500ms); with --ramp, each step's length.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub duration: Duration,
-    /// Sent at the same rate before measuring, to open connections and warm caches.
-    #[arg(long, default_value = "0s", value_parser = parse_duration)]
-    pub warmup: Duration,
     /// Virtual users, each signed in once; requests go to them in turn.
     #[arg(long, default_value_t = 10)]
     pub users: usize,
@@ -50,6 +41,23 @@ pub struct LoadArgs {
     /// A request not answered in this time counts as an error (`timeout`).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
+}
+
+/// The options of every fixed-rate scenario.
+#[derive(Debug, Clone, Args)]
+pub struct LoadArgs {
+    #[command(flatten)]
+    pub clients: ClientArgs,
+    /// Requests per second, sent on a fixed schedule whatever the answers; with --ramp
+    /// the first rate tried.
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// How long to send (e.g. 30, 30s, 2m, 500ms); with --ramp, each step's length.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Sent at the same rate before measuring, to open connections and warm caches.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub warmup: Duration,
     /// Requests in flight at most; one due beyond it is not sent and counts as an error.
     #[arg(long, default_value_t = 20_000)]
     pub max_in_flight: usize,
@@ -100,13 +108,33 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
 impl LoadArgs {
     /// Refuses options no run could use.
     pub fn check(&self) -> anyhow::Result<()> {
+        self.clients.check()?;
         anyhow::ensure!(
             self.rate > 0.0 && self.rate.is_finite(),
             "--rate must be above 0"
         );
-        anyhow::ensure!(self.users > 0, "--users must be at least 1");
         anyhow::ensure!(!self.duration.is_zero(), "--duration must be longer than 0");
         anyhow::ensure!(self.ramp_factor > 1.0, "--ramp-factor must be above 1");
+        Ok(())
+    }
+
+    /// How many distinct addresses the users send from (0: the system's choice).
+    pub fn source_count(users: &[HttpUser]) -> usize {
+        let distinct: std::collections::BTreeSet<_> =
+            users.iter().filter_map(|u| u.source).collect();
+        distinct.len()
+    }
+
+    /// Makes and signs in the users (see [`ClientArgs::signed_in_users`]).
+    pub async fn signed_in_users(&self, out: &Output) -> anyhow::Result<Vec<HttpUser>> {
+        self.clients.signed_in_users(out).await
+    }
+}
+
+impl ClientArgs {
+    /// Refuses options no run could use.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.users > 0, "--users must be at least 1");
         Ok(())
     }
 
@@ -116,13 +144,6 @@ impl LoadArgs {
             .into_iter()
             .map(|source| HttpUser::new(&self.url, source, self.timeout))
             .collect()
-    }
-
-    /// How many distinct addresses the users send from (0: the system's choice).
-    pub fn source_count(users: &[HttpUser]) -> usize {
-        let distinct: std::collections::BTreeSet<_> =
-            users.iter().filter_map(|u| u.source).collect();
-        distinct.len()
     }
 
     /// Makes and signs in the users, printing the sign-ins on their own line; fails when
@@ -195,7 +216,7 @@ pub async fn drive<W: Workload>(
 ) -> anyhow::Result<Summary> {
     let workload = Arc::new(workload);
     let context = RunContext {
-        url: args.url.to_string(),
+        url: args.clients.url.to_string(),
         users: users.len(),
         sources: LoadArgs::source_count(users),
     };
@@ -324,7 +345,7 @@ mod tests {
         let args =
             Cli::parse_from(["t", "--password", "x", "--rate", "20", "--duration", "2s"]).load;
         let context = RunContext {
-            url: args.url.to_string(),
+            url: args.clients.url.to_string(),
             users: 1,
             sources: 0,
         };
