@@ -114,6 +114,22 @@ function main(page) {
     show(els.error, m('validate-audio-error'));
     setState('ready');
   });
+  // A report skips the clip for this person; two reports take it out of the queue.
+  $('val-report-send').addEventListener('click', async () => {
+    if (!clip || voting) return;
+    voting = true;
+    try {
+      const reason = $('val-report-reason').value;
+      await api(`/clips/${encodeURIComponent(clip.clip_id)}/reports`, { method: 'POST', body: { reason }, csrf });
+    } catch (error) {
+      voting = false;
+      show(els.error, problemText(m, error));
+      return;
+    }
+    voting = false;
+    els.audio.pause();
+    await load();
+  });
   els.yes.addEventListener('click', () => vote(true));
   els.no.addEventListener('click', () => vote(false));
 

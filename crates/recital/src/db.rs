@@ -1169,8 +1169,9 @@ pub async fn next_for_validation<'c>(
          JOIN recital_sessions s ON s.id = c.session_id \
          LEFT JOIN recital_speakers sp ON sp.campaign_id = c.campaign_id AND sp.user_id = c.user_id \
          WHERE c.campaign_id = $1 AND c.status = 'pending' AND c.user_id <> $2 \
-         AND s.state IN ('processed', 'published') AND sp.muted_at IS NULL \
+         AND s.state IN ('processed', 'published') AND sp.muted_at IS NULL AND c.reports < 2 \
          AND NOT EXISTS (SELECT 1 FROM recital_votes v WHERE v.clip_id = c.id AND v.user_id = $2) \
+         AND NOT EXISTS (SELECT 1 FROM recital_clip_reports r WHERE r.clip_id = c.id AND r.user_id = $2) \
          ORDER BY c.up_votes + c.down_votes, c.created_at, c.id LIMIT 1"
     ))
     .bind(campaign_id)
@@ -1542,4 +1543,30 @@ pub async fn speaker_rows<'c>(
     .bind(user_id)
     .fetch_all(e)
     .await?)
+}
+
+/// Records one person's report on a clip (again: nothing changes) and counts it.
+pub async fn report_clip(tx: &mut Tx, clip_id: &str, user_id: &str, reason: &str) -> Result<i64> {
+    let added = sqlx::query(
+        "INSERT INTO recital_clip_reports (clip_id, user_id, reason, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (clip_id, user_id) DO NOTHING",
+    )
+    .bind(clip_id)
+    .bind(user_id)
+    .bind(reason)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    if added.rows_affected() > 0 {
+        sqlx::query("UPDATE recital_clips SET reports = reports + 1 WHERE id = $1")
+            .bind(clip_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(
+        sqlx::query_scalar("SELECT reports FROM recital_clips WHERE id = $1")
+            .bind(clip_id)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
 }

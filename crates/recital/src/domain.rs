@@ -445,6 +445,32 @@ impl ReportReason {
     }
 }
 
+/// Why a listener reported a clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClipReportReason {
+    /// It is not the sentence shown (or not in its label).
+    WrongSentence,
+    /// Noise, music or other voices drown it.
+    Noise,
+    Offensive,
+    /// It reveals who the speaker or someone else is.
+    PersonalInformation,
+    Other,
+}
+
+impl ClipReportReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClipReportReason::WrongSentence => "wrong-sentence",
+            ClipReportReason::Noise => "noise",
+            ClipReportReason::Offensive => "offensive",
+            ClipReportReason::PersonalInformation => "personal-information",
+            ClipReportReason::Other => "other",
+        }
+    }
+}
+
 /// A speaker's answers to the demographic questions; `None` is "prefer not to say".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Demographics {

@@ -47,6 +47,7 @@ pub fn routes(r: Recital) -> StudioRoutes {
         .api(Access::SignedIn, routes!(next_clip))
         .api(Access::SignedIn, routes!(clip_audio))
         .api(Access::SignedIn, routes!(vote))
+        .api(Access::SignedIn, routes!(report_clip))
         .api(Access::SignedIn, routes!(my_stats))
         .api(Access::SignedIn, routes!(set_profile))
         .api(Access::SignedIn, routes!(my_archive))
@@ -1054,4 +1055,40 @@ async fn delete_my_recordings(
 async fn leaderboard(State(r): State<Recital>) -> Result<Json<Vec<service::BoardEntry>>, Problem> {
     let size = r.settings.leaderboard_size as usize;
     Ok(Json(service::leaderboard(&r.platform, size).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ClipReportBody {
+    pub reason: crate::domain::ClipReportReason,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClipReportAck {
+    /// Reports on the clip so far; at two it leaves the validation queue.
+    pub reports: i64,
+}
+
+#[utoipa::path(post, path = "/recital/clips/{id}/reports", tag = "recital",
+    summary = "Report a clip (not the sentence, noise, offensive, personal information)",
+    params(("id" = String, Path)), request_body = ClipReportBody,
+    responses((status = 200, body = ClipReportAck), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+async fn report_clip(
+    State(r): State<Recital>,
+    identity: Identity,
+    Path(id): Path<String>,
+    Json(body): Json<ClipReportBody>,
+) -> Result<Json<ClipReportAck>, Problem> {
+    let clip = db::clip(r.platform.db.pool(), &id)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("there is no clip `{id}`")))?;
+    let c = db::campaign_by_id(r.platform.db.pool(), &clip.campaign_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("the clip's campaign is gone"))?;
+    service::may_validate(&r.platform, &c, &identity).await?;
+    let mut tx = r.platform.db.begin().await?;
+    let reports =
+        db::report_clip(&mut tx, &clip.id, &identity.user.id, body.reason.as_str()).await?;
+    tx.commit().await.map_err(tutti_store::StoreError::from)?;
+    Ok(Json(ClipReportAck { reports }))
 }

@@ -1056,3 +1056,77 @@ async fn deleting_an_account_removes_its_recordings_audio() {
         .await;
     assert!(kept.status().is_client_error(), "{}", kept.status());
 }
+
+#[tokio::test]
+async fn a_clip_reported_twice_leaves_the_validation_queue() {
+    let app = spawn_app().await;
+    let (_reviewer, slug, doc) = campaign(&app, "clip", "", TEXT).await;
+    let dana = Speaker::new(&app, "dana@example.test").await;
+    dana.consent(&slug).await;
+    let prompt = dana
+        .json(
+            Method::GET,
+            &format!("/campaigns/{slug}/prompts/next"),
+            None,
+        )
+        .await;
+    let take = dana
+        .json(
+            Method::POST,
+            "/sessions",
+            Some(json!({"document_id": doc, "sentence_id": prompt["sentence_id"]})),
+        )
+        .await;
+    let id = take["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        dana.put(&id, 0, 0, &recording(2.5)).await.status(),
+        StatusCode::CREATED
+    );
+    dana.json(
+        Method::POST,
+        &format!("/sessions/{id}/end"),
+        Some(json!({"keep_last": true})),
+    )
+    .await;
+    assert_eq!(dana.until_processed(&id).await["state"], "processed");
+    let mut listeners = Vec::new();
+    for email in ["ana@example.test", "ben@example.test", "gil@example.test"] {
+        let v = Speaker::new(&app, email).await;
+        v.consent(&slug).await;
+        listeners.push(v);
+    }
+    let next = |v: &Speaker| {
+        let path = format!("/campaigns/{slug}/validation/next");
+        let v = v.client.get(format!("{}{path}", v.base));
+        async move { v.send().await.unwrap() }
+    };
+    for (i, v) in listeners[..2].iter().enumerate() {
+        let clip: Value = next(v).await.json().await.unwrap();
+        let bad = v
+            .call(
+                Method::POST,
+                &format!("/clips/{}/reports", clip["clip_id"].as_str().unwrap()),
+                Some(json!({"reason": "not-a-reason"})),
+            )
+            .await;
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let reported = v
+            .json(
+                Method::POST,
+                &format!("/clips/{}/reports", clip["clip_id"].as_str().unwrap()),
+                Some(json!({"reason": "noise"})),
+            )
+            .await;
+        assert_eq!(reported["reports"], i + 1);
+        assert_eq!(
+            next(v).await.status(),
+            StatusCode::NO_CONTENT,
+            "a reporter skips it"
+        );
+    }
+    assert_eq!(
+        next(&listeners[2]).await.status(),
+        StatusCode::NO_CONTENT,
+        "twice reported, it waits for nobody's vote"
+    );
+}
