@@ -218,6 +218,7 @@ mod tests {
             let err: f32 = got
                 .iter()
                 .zip(reference)
+                // The first 10 ms are the decoder settling after the pre-roll.
                 .skip(480)
                 .map(|(a, b)| (a - b).powi(2))
                 .sum::<f32>()

@@ -19,6 +19,15 @@ macro_rules! sql {
     };
 }
 
+/// A column list with each column named through a table alias, for joins.
+fn qualified(alias: &str, columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct CampaignRow {
     id: String,
@@ -600,11 +609,7 @@ pub async fn next_prompt<'c>(
     let candidates: Vec<Sentence> = sqlx::query_as(sql!(
         "SELECT {} FROM recital_sentences s JOIN recital_documents d ON d.id = s.document_id \
          WHERE d.campaign_id = $1 AND s.retired_at IS NULL ORDER BY d.created_at, d.id, s.ordinal",
-        SENTENCE_COLUMNS
-            .split(", ")
-            .map(|c| format!("s.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        qualified("s", SENTENCE_COLUMNS)
     ))
     .bind(&campaign.id)
     .fetch_all(e)
@@ -1159,11 +1164,7 @@ pub async fn next_for_validation<'c>(
     campaign_id: &str,
     user_id: &str,
 ) -> Result<Option<Clip>> {
-    let cols = CLIP_COLUMNS
-        .split(", ")
-        .map(|c| format!("c.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let cols = qualified("c", CLIP_COLUMNS);
     Ok(sqlx::query_as(sql!(
         "SELECT {cols} FROM recital_clips c \
          JOIN recital_sessions s ON s.id = c.session_id \
@@ -1221,11 +1222,7 @@ pub async fn export_clips<'c>(
     e: impl Executor<'c, Database = Any>,
     campaign_id: &str,
 ) -> Result<Vec<Clip>> {
-    let cols = CLIP_COLUMNS
-        .split(", ")
-        .map(|c| format!("c.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let cols = qualified("c", CLIP_COLUMNS);
     Ok(sqlx::query_as(sql!(
         "SELECT {cols} FROM recital_clips c \
          JOIN recital_sessions s ON s.id = c.session_id \

@@ -425,8 +425,9 @@ mod tests {
                         "/loop" => redirect("/loop"),
                         "/to-file" => redirect("file:///etc/passwd"),
                         "/to-other" => redirect(&format!("http://127.0.0.2:{port}/page")),
+                        // Never answers: the client's own time-out must end the fetch.
                         "/slow" => {
-                            tokio::time::sleep(Duration::from_secs(30)).await;
+                            std::future::pending::<()>().await;
                             return;
                         }
                         _ => "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n".to_owned(),

@@ -166,6 +166,41 @@ impl Speaker {
             .unwrap()
     }
 
+    /// A whole long-form reading: a session on `doc`, `seconds` of audio in `pieces`
+    /// chunks, the given sentences (by reading order) ending at the given times, ended
+    /// and processed. Gives the session's id.
+    async fn read(&self, doc: &str, seconds: f32, pieces: usize, ends: &[(usize, i64)]) -> String {
+        let session = self
+            .json(Method::POST, "/sessions", Some(json!({"document_id": doc})))
+            .await;
+        let id = session["id"].as_str().unwrap().to_string();
+        let document = self
+            .json(Method::GET, &format!("/documents/{doc}"), None)
+            .await;
+        for (seq, chunk) in slices(&recording(seconds), pieces).iter().enumerate() {
+            let stored = self.put(&id, 0, seq as i64, chunk).await;
+            assert_eq!(stored.status(), StatusCode::CREATED);
+        }
+        let segments: Vec<Value> = ends
+            .iter()
+            .map(|(i, end_ms)| json!({"sentence_id": document["sentences"][*i]["id"], "end_ms": end_ms}))
+            .collect();
+        self.json(
+            Method::POST,
+            &format!("/sessions/{id}/segments"),
+            Some(json!(segments)),
+        )
+        .await;
+        self.json(
+            Method::POST,
+            &format!("/sessions/{id}/end"),
+            Some(json!({"keep_last": true})),
+        )
+        .await;
+        assert_eq!(self.until_processed(&id).await["state"], "processed");
+        id
+    }
+
     async fn until_processed(&self, session: &str) -> Value {
         for _ in 0..300 {
             let s = self
@@ -408,34 +443,7 @@ async fn other_people_validate_clips_and_an_export_contains_them() {
     let (reviewer, slug, doc) = campaign(&app, "long-form", "", TEXT).await;
     let dana = Speaker::new(&app, "dana@example.test").await;
     dana.consent(&slug).await;
-    let s = dana
-        .json(Method::POST, "/sessions", Some(json!({"document_id": doc})))
-        .await;
-    let id = s["id"].as_str().unwrap().to_string();
-    let document = dana
-        .json(Method::GET, &format!("/documents/{doc}"), None)
-        .await;
-    let first = document["sentences"][0]["id"].as_str().unwrap();
-    let second = document["sentences"][1]["id"].as_str().unwrap();
-    for (seq, chunk) in slices(&recording(4.0), 2).iter().enumerate() {
-        assert_eq!(
-            dana.put(&id, 0, seq as i64, chunk).await.status(),
-            StatusCode::CREATED
-        );
-    }
-    dana.json(
-        Method::POST,
-        &format!("/sessions/{id}/segments"),
-        Some(json!([{"sentence_id": first, "end_ms": 1800}, {"sentence_id": second, "end_ms": 3800}])),
-    )
-    .await;
-    dana.json(
-        Method::POST,
-        &format!("/sessions/{id}/end"),
-        Some(json!({"keep_last": true})),
-    )
-    .await;
-    assert_eq!(dana.until_processed(&id).await["state"], "processed");
+    let id = dana.read(&doc, 4.0, 2, &[(0, 1800), (1, 3800)]).await;
 
     // Nobody validates their own clips.
     assert_eq!(
@@ -709,33 +717,8 @@ async fn speakers_see_their_standing_download_their_data_and_delete_their_record
     for (email, seconds) in [("dana@example.test", 4.0), ("omer@example.test", 2.0)] {
         let s = Speaker::new(&app, email).await;
         s.consent(&slug).await;
-        let session = s
-            .json(Method::POST, "/sessions", Some(json!({"document_id": doc})))
-            .await;
-        let id = session["id"].as_str().unwrap().to_string();
-        let first = s
-            .json(Method::GET, &format!("/documents/{doc}"), None)
-            .await["sentences"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        assert_eq!(
-            s.put(&id, 0, 0, &recording(seconds)).await.status(),
-            StatusCode::CREATED
-        );
-        s.json(
-            Method::POST,
-            &format!("/sessions/{id}/segments"),
-            Some(json!([{"sentence_id": first, "end_ms": (seconds * 1000.0) as i64 - 100}])),
-        )
-        .await;
-        s.json(
-            Method::POST,
-            &format!("/sessions/{id}/end"),
-            Some(json!({"keep_last": true})),
-        )
-        .await;
-        assert_eq!(s.until_processed(&id).await["state"], "processed");
+        let end = (seconds * 1000.0) as i64 - 100;
+        let id = s.read(&doc, seconds, 1, &[(0, end)]).await;
         ids.push((s, id));
     }
     let (omer, omer_session) = &ids[1];
@@ -957,33 +940,7 @@ async fn deleting_an_account_removes_its_recordings_audio() {
     let (_reviewer, slug, doc) = campaign(&app, "long-form", "", TEXT).await;
     let dana = Speaker::new(&app, "dana@example.test").await;
     dana.consent(&slug).await;
-    let s = dana
-        .json(Method::POST, "/sessions", Some(json!({"document_id": doc})))
-        .await;
-    let id = s["id"].as_str().unwrap().to_string();
-    let first = dana
-        .json(Method::GET, &format!("/documents/{doc}"), None)
-        .await["sentences"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        dana.put(&id, 0, 0, &recording(3.0)).await.status(),
-        StatusCode::CREATED
-    );
-    dana.json(
-        Method::POST,
-        &format!("/sessions/{id}/segments"),
-        Some(json!([{"sentence_id": first, "end_ms": 2500}])),
-    )
-    .await;
-    dana.json(
-        Method::POST,
-        &format!("/sessions/{id}/end"),
-        Some(json!({"keep_last": true})),
-    )
-    .await;
-    assert_eq!(dana.until_processed(&id).await["state"], "processed");
+    let id = dana.read(&doc, 3.0, 1, &[(0, 2500)]).await;
 
     let mut browser = app.anonymous();
     browser
