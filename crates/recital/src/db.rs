@@ -994,27 +994,52 @@ pub async fn chunk<'c>(
 
 /// Records a stored chunk unless one is recorded under its number; says whether this
 /// one was recorded.
-pub async fn insert_chunk<'c>(
+/// Inserts chunk rows in one statement, skipping any whose `(session, part, seq)` is
+/// taken; returns the rows it inserted as `(session, part, seq, blob key)`.
+pub async fn insert_chunks<'c>(
     e: impl Executor<'c, Database = Any>,
-    session_id: &str,
-    chunk: &Chunk,
-) -> Result<bool> {
-    let done = sqlx::query(
+    rows: &[(&str, &Chunk)],
+) -> Result<Vec<(String, i64, i64, String)>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = (0..rows.len())
+        .map(|i| {
+            let b = i * 8;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
         "INSERT INTO recital_chunks (session_id, part, seq, size_bytes, sha256, blob_key, \
-         media_type, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (session_id, part, seq) DO NOTHING",
-    )
-    .bind(session_id)
-    .bind(chunk.part)
-    .bind(chunk.seq)
-    .bind(chunk.size_bytes)
-    .bind(&chunk.sha256)
-    .bind(&chunk.blob_key)
-    .bind(&chunk.media_type)
-    .bind(now_ms())
-    .execute(e)
-    .await?;
-    Ok(done.rows_affected() > 0)
+         media_type, created_at) VALUES {values} \
+         ON CONFLICT (session_id, part, seq) DO NOTHING \
+         RETURNING session_id, part, seq, blob_key"
+    );
+    let now = now_ms();
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for (session_id, chunk) in rows {
+        query = query
+            .bind(*session_id)
+            .bind(chunk.part)
+            .bind(chunk.seq)
+            .bind(chunk.size_bytes)
+            .bind(&chunk.sha256)
+            .bind(&chunk.blob_key)
+            .bind(&chunk.media_type)
+            .bind(now);
+    }
+    Ok(query.fetch_all(e).await?)
 }
 
 pub async fn chunks<'c>(
@@ -1031,25 +1056,41 @@ pub async fn chunks<'c>(
 }
 
 /// Replaces the end of `sentence_id` (a sentence read again after "previous").
-pub async fn upsert_segment<'c>(
+/// Records when sentences ended, in one statement; a sentence already recorded gets its
+/// new end. Each sentence may appear once.
+pub async fn upsert_segments<'c>(
     e: impl Executor<'c, Database = Any>,
     session_id: &str,
-    sentence: &Sentence,
-    end_ms: i64,
+    segments: &[(&Sentence, i64)],
 ) -> Result<()> {
-    sqlx::query(
+    if segments.is_empty() {
+        return Ok(());
+    }
+    let values = (0..segments.len())
+        .map(|i| {
+            // (session, sentence, text, revision, end, updated)
+            let b = i * 4;
+            format!("($1, ${}, ${}, ${}, ${}, $2)", b + 3, b + 4, b + 5, b + 6)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
         "INSERT INTO recital_segments (session_id, sentence_id, text, revision, end_ms, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, sentence_id) \
-         DO UPDATE SET text = $3, revision = $4, end_ms = $5, updated_at = $6",
-    )
-    .bind(session_id)
-    .bind(&sentence.id)
-    .bind(&sentence.text)
-    .bind(sentence.revision)
-    .bind(end_ms)
-    .bind(now_ms())
-    .execute(e)
-    .await?;
+         updated_at) VALUES {values} ON CONFLICT (session_id, sentence_id) \
+         DO UPDATE SET text = excluded.text, revision = excluded.revision, \
+         end_ms = excluded.end_ms, updated_at = excluded.updated_at"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(session_id)
+        .bind(now_ms());
+    for (sentence, end_ms) in segments {
+        query = query
+            .bind(&sentence.id)
+            .bind(&sentence.text)
+            .bind(sentence.revision)
+            .bind(*end_ms);
+    }
+    query.execute(e).await?;
     Ok(())
 }
 

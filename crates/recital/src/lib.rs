@@ -10,6 +10,7 @@
 //! work of one session; `export` writes the dataset layouts; `db`, `routes`, `pages`,
 //! `jobs` and `service` (what the routes, pages and command line share) are the edges.
 
+pub mod chunk_log;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -73,6 +74,17 @@ impl Default for RecitalSettings {
 pub struct Recital {
     pub platform: Platform,
     pub settings: Arc<RecitalSettings>,
+    pub chunk_log: chunk_log::ChunkLog,
+}
+
+impl Recital {
+    pub fn new(platform: Platform, settings: RecitalSettings) -> Recital {
+        Recital {
+            chunk_log: chunk_log::ChunkLog::new(platform.db.clone()),
+            platform,
+            settings: Arc::new(settings),
+        }
+    }
 }
 
 impl FromRef<Recital> for Platform {
@@ -164,10 +176,7 @@ impl Studio for RecitalStudio {
     }
 
     fn mount(&self, platform: &Platform) -> Result<Mounted, PlatformError> {
-        let recital = Recital {
-            platform: platform.clone(),
-            settings: Arc::new(self.settings.clone()),
-        };
+        let recital = Recital::new(platform.clone(), self.settings.clone());
         let routes = routes::routes(recital.clone());
         let forget = Arc::new(service::Forgetter(recital.platform.clone()));
         Ok(Mounted {

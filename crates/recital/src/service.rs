@@ -2,6 +2,8 @@
 //! checks (who may do it, in which state), its audit entry and its jobs written in one
 //! transaction. Handlers parse input and render; they call these.
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
 use hmac::{KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -609,7 +611,7 @@ pub async fn put_chunk(
         blob_key: key.clone(),
         media_type: essence,
     };
-    if db::insert_chunk(p.db.pool(), &session.id, &chunk).await? {
+    if r.chunk_log.insert(&session.id, chunk).await? {
         metrics_chunk(body.len());
         return Ok(Stored::New);
     }
@@ -699,12 +701,23 @@ pub async fn post_segments(
         }
         checked.push((sentence, s.end_ms));
     }
-    let mut tx = p.db.begin().await?;
-    for (sentence, end_ms) in &checked {
-        db::upsert_segment(&mut *tx, &session.id, sentence, *end_ms).await?;
+    // One statement, each sentence once (with the end sent last): a sentence twice in one
+    // upsert is an error on PostgreSQL.
+    let count = checked.len();
+    let mut last: Vec<(db::Sentence, i64)> = Vec::with_capacity(count);
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for (sentence, end_ms) in checked {
+        match at.get(&sentence.id) {
+            Some(&i) => last[i].1 = end_ms,
+            None => {
+                at.insert(sentence.id.clone(), last.len());
+                last.push((sentence, end_ms));
+            }
+        }
     }
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(checked.len())
+    let rows: Vec<(&db::Sentence, i64)> = last.iter().map(|(s, e)| (s, *e)).collect();
+    db::upsert_segments(&mut *p.db.write().await?, &session.id, &rows).await?;
+    Ok(count)
 }
 
 /// Ends a session and queues its processing, in one transaction; ending again is a

@@ -3,7 +3,6 @@
 //! works with no server running) and waits for any a running server is doing.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -110,10 +109,7 @@ fn problem(e: RecitalError) -> anyhow::Error {
 }
 
 pub async fn run(app: &app::App, command: RecitalCommand) -> anyhow::Result<()> {
-    let recital = Recital {
-        platform: app.platform.clone(),
-        settings: Arc::new(app.settings.studio("recital")?),
-    };
+    let recital = Recital::new(app.platform.clone(), app.settings.studio("recital")?);
     let p = &recital.platform;
     match command {
         RecitalCommand::Campaign(CampaignCommand::Create {

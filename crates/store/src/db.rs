@@ -2,18 +2,70 @@
 //! dialects agree on (`$1` placeholders, BIGINT times, TEXT ids); the few places that need
 //! a dialect of their own ask [`Db::backend`].
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, Migrator};
-use sqlx::{AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{Result, StoreError};
 
-/// A transaction on whichever backend is configured.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction on whichever backend is configured. On SQLite it also holds the
+/// process's write turn (see [`Db::write`]) until it commits or is dropped.
+pub struct Tx {
+    // Declared first so the transaction ends (and rolls back when dropped) before the
+    // turn passes to the next writer.
+    tx: sqlx::Transaction<'static, Any>,
+    _turn: Option<Turn>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// One connection for a single writing statement, holding the write turn on SQLite.
+pub struct Write {
+    conn: PoolConnection<Any>,
+    _turn: Option<Turn>,
+}
+
+impl Deref for Write {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Write {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
 
 /// Which engine sits behind the pool; only dialect differences should look at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +107,26 @@ impl Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite only: writers of this process take turns here, first come first served.
+    /// SQLite itself lets one writer in at a time and makes the others poll with growing
+    /// sleeps (up to 100 ms each), which under steady writes turned a 1 ms insert into a
+    /// wait of most of a second for the unlucky ones.
+    turns: Option<Arc<Turns>>,
+}
+
+/// The two locks of SQLite's write turn: every writer holds `lock` while it writes;
+/// ordinary writers queue on `queue` first, so a writer [`Db::write_ahead`] waits behind
+/// at most one of them.
+#[derive(Debug, Default)]
+struct Turns {
+    queue: Arc<Mutex<()>>,
+    lock: Arc<Mutex<()>>,
+}
+
+/// A held write turn (fields drop in order: the queue passes on after the lock).
+struct Turn {
+    _lock: OwnedMutexGuard<()>,
+    _queue: Option<OwnedMutexGuard<()>>,
 }
 
 /// SQLite connection settings: WAL lets readers run beside the writer, `synchronous=FULL`
@@ -96,7 +168,12 @@ impl Db {
             Backend::Postgres => pool.max_connections(16),
         };
         let pool = pool.connect_with(options).await?;
-        Ok(Db { pool, backend })
+        let turns = (backend == Backend::Sqlite).then(Arc::default);
+        Ok(Db {
+            pool,
+            backend,
+            turns,
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -111,9 +188,44 @@ impl Db {
     /// (`BEGIN IMMEDIATE`) so two writers queue on the busy timeout instead of one failing
     /// when it upgrades a read lock.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match self.backend {
+        let turn = self.turn(false).await;
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { tx, _turn: turn })
+    }
+
+    /// A connection for one writing statement outside a transaction. Hot paths write
+    /// through it (or [`Db::begin`]) so that on SQLite they queue in order in the process
+    /// instead of on SQLite's busy timeout.
+    pub async fn write(&self) -> Result<Write> {
+        self.write_with(false).await
+    }
+
+    /// [`Db::write`] ahead of the queue: for a writer that gathers many requests' rows
+    /// into one statement, so those requests wait for one write, not for everyone's.
+    pub async fn write_ahead(&self) -> Result<Write> {
+        self.write_with(true).await
+    }
+
+    async fn write_with(&self, ahead: bool) -> Result<Write> {
+        let turn = self.turn(ahead).await;
+        Ok(Write {
+            conn: self.pool.acquire().await?,
+            _turn: turn,
+        })
+    }
+
+    async fn turn(&self, ahead: bool) -> Option<Turn> {
+        let turns = self.turns.as_ref()?;
+        let queue = match ahead {
+            true => None,
+            false => Some(turns.queue.clone().lock_owned().await),
+        };
+        Some(Turn {
+            _lock: turns.lock.clone().lock_owned().await,
+            _queue: queue,
         })
     }
 

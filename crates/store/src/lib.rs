@@ -15,7 +15,7 @@ pub mod tables;
 pub mod testing;
 
 pub use blobs::{Blobs, Checksum, StoredBlob};
-pub use db::{Backend, Db, Tx};
+pub use db::{Backend, Db, Tx, Write};
 pub use error::StoreError;
 pub use jobs::{
     Job, JobError, JobHandler, JobRun, JobStatus, NewJob, Queue, Schedule, TypedJob, Worker,

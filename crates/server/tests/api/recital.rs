@@ -1087,3 +1087,59 @@ async fn a_clip_reported_twice_leaves_the_validation_queue() {
         "twice reported, it waits for nobody's vote"
     );
 }
+
+#[tokio::test]
+async fn chunks_sent_at_once_are_each_stored_once() {
+    let app = spawn_app().await;
+    let (_reviewer, slug, doc) = campaign(&app, "long-form", "", TEXT).await;
+    let dana = Speaker::new(&app, "dana@example.test").await;
+    dana.consent(&slug).await;
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        let s = dana
+            .json(Method::POST, "/sessions", Some(json!({"document_id": doc})))
+            .await;
+        sessions.push(s["id"].as_str().unwrap().to_string());
+    }
+    let audio = recording(3.0);
+    let pieces = slices(&audio, 6);
+
+    // The same chunk eight times at once: one stores it, the others hear it is there.
+    let same =
+        futures::future::join_all((0..8).map(|_| dana.put(&sessions[0], 0, 0, &pieces[0]))).await;
+    let mut codes: Vec<u16> = same.iter().map(|r| r.status().as_u16()).collect();
+    codes.sort();
+    assert_eq!(codes, [200, 200, 200, 200, 200, 200, 200, 201]);
+
+    // Other bytes under one number at once: exactly one wins, the rest conflict.
+    let mut rivals = pieces[0].clone();
+    rivals.push(0);
+    let raced = futures::future::join_all([
+        dana.put(&sessions[1], 0, 0, &pieces[0]),
+        dana.put(&sessions[1], 0, 0, &rivals),
+    ])
+    .await;
+    let mut codes: Vec<u16> = raced.iter().map(|r| r.status().as_u16()).collect();
+    codes.sort();
+    assert_eq!(codes, [201, 409]);
+
+    // Every chunk of every session at once: all stored, in their own sessions.
+    let dana = &dana;
+    let sends = sessions.iter().skip(1).flat_map(|s| {
+        pieces
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(move |(seq, piece)| dana.put(s, 0, seq as i64, piece))
+    });
+    let all = futures::future::join_all(sends).await;
+    assert!(all.iter().all(|r| r.status() == StatusCode::CREATED));
+    for (i, s) in sessions.iter().enumerate() {
+        let view = dana
+            .json(Method::GET, &format!("/sessions/{s}"), None)
+            .await;
+        // The first has its raced chunk, the second that and the rest, the third the rest.
+        let expected = [1, pieces.len(), pieces.len() - 1][i];
+        assert_eq!(view["chunks"], expected, "session {i}: {view}");
+    }
+}
