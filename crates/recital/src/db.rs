@@ -992,43 +992,36 @@ pub async fn chunk<'c>(
     .await?)
 }
 
-/// Records a stored chunk unless one is recorded under its number; says whether this
-/// one was recorded.
-/// Inserts chunk rows in one statement, skipping any whose `(session, part, seq)` is
-/// taken; returns the rows it inserted as `(session, part, seq, blob key)`.
+/// Inserts chunk rows with their bytes in one statement, skipping any whose
+/// `(session, part, seq)` is taken; returns the rows it inserted as
+/// `(session, part, seq, sha256)`.
 pub async fn insert_chunks<'c>(
     e: impl Executor<'c, Database = Any>,
-    rows: &[(&str, &Chunk)],
+    rows: &[(&str, &Chunk, &[u8])],
 ) -> Result<Vec<(String, i64, i64, String)>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    const COLUMNS: usize = 9;
     let values = (0..rows.len())
         .map(|i| {
-            let b = i * 8;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            )
+            let params = (1..=COLUMNS)
+                .map(|c| format!("${}", i * COLUMNS + c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({params})")
         })
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
         "INSERT INTO recital_chunks (session_id, part, seq, size_bytes, sha256, blob_key, \
-         media_type, created_at) VALUES {values} \
+         media_type, created_at, data) VALUES {values} \
          ON CONFLICT (session_id, part, seq) DO NOTHING \
-         RETURNING session_id, part, seq, blob_key"
+         RETURNING session_id, part, seq, sha256"
     );
     let now = now_ms();
     let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-    for (session_id, chunk) in rows {
+    for (session_id, chunk, data) in rows {
         query = query
             .bind(*session_id)
             .bind(chunk.part)
@@ -1037,9 +1030,38 @@ pub async fn insert_chunks<'c>(
             .bind(&chunk.sha256)
             .bind(&chunk.blob_key)
             .bind(&chunk.media_type)
-            .bind(now);
+            .bind(now)
+            .bind(data.to_vec());
     }
     Ok(query.fetch_all(e).await?)
+}
+
+/// A chunk's bytes as staged in its row; `None` once processing has moved them into
+/// the part's recording (or for rows older than the staging, whose bytes are at
+/// `blob_key`).
+pub async fn chunk_bytes<'c>(
+    e: impl Executor<'c, Database = Any>,
+    session_id: &str,
+    part: i64,
+) -> Result<Vec<(i64, Option<Vec<u8>>)>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, data FROM recital_chunks WHERE session_id = $1 AND part = $2 \
+         ORDER BY seq",
+    )
+    .bind(session_id)
+    .bind(part)
+    .fetch_all(e)
+    .await?)
+}
+
+/// Drops the staged bytes of a processed session: each part's recording is in the blob
+/// store now.
+pub async fn clear_chunk_bytes(tx: &mut Tx, session_id: &str) -> Result<()> {
+    sqlx::query("UPDATE recital_chunks SET data = NULL WHERE session_id = $1")
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub async fn chunks<'c>(

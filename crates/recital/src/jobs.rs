@@ -121,15 +121,8 @@ async fn process_session(r: &Recital, session: &Session, run: &JobRun) -> Result
         return service::discard(p, session).await;
     }
     let work = tempfile::tempdir().map_err(RecitalError::internal)?;
-    let mut paths = Vec::with_capacity(chunks.len());
-    for (i, chunk) in chunks.iter().enumerate() {
-        let path = work.path().join(format!("chunk-{i:07}"));
-        let bytes = p.blobs.get(&chunk.blob_key).await?;
-        tokio::fs::write(&path, &bytes)
-            .await
-            .map_err(RecitalError::internal)?;
-        paths.push(path);
-    }
+    let parts = part_files(r, session, &chunks, work.path()).await?;
+    let paths = parts.iter().map(|(_, path)| path.clone()).collect();
     let rules = r.settings.quality.clone();
     let clip_mode = session.mode == Mode::Clip;
     let dir = work.path().to_path_buf();
@@ -148,6 +141,9 @@ async fn process_session(r: &Recital, session: &Session, run: &JobRun) -> Result
         .map_err(|e| RecitalError::Internal(e.to_string()))??;
 
     let keys = session_keys(&session.id);
+    for (key, path) in &parts {
+        put_file(&p.blobs, key, path).await?;
+    }
     let kept: Vec<CueSpan> = made.clips.iter().map(|c| cues[c.cue].clone()).collect();
     let transcript = vtt(&trimmed(&kept, &made))?;
     put_file(&p.blobs, &keys.archive, &made.archive).await?;
@@ -192,6 +188,7 @@ async fn process_session(r: &Recital, session: &Session, run: &JobRun) -> Result
     }
     let mut tx = p.db.begin().await?;
     db::replace_clips(&mut tx, &session.id, &rows).await?;
+    db::clear_chunk_bytes(&mut tx, &session.id).await?;
     db::finish_processing(
         &mut tx,
         &session.id,
@@ -205,6 +202,55 @@ async fn process_session(r: &Recital, session: &Session, run: &JobRun) -> Result
         .map_err(|e| RecitalError::Internal(e.to_string()))?;
     tx.commit().await.map_err(tutti_store::StoreError::from)?;
     Ok(())
+}
+
+/// Where a part's recording, its chunks joined as the recorder wrote them, is kept once
+/// the session is processed.
+pub fn original_key(session_id: &str, part: i64, media_type: &str) -> String {
+    let ext = match media_type {
+        "audio/ogg" => "ogg",
+        "audio/mp4" | "video/mp4" => "m4a",
+        "audio/wav" | "audio/x-wav" => "wav",
+        _ => "webm",
+    };
+    format!("recital/sessions/{session_id}/original/{part:05}.{ext}")
+}
+
+/// Writes each part's recording into `dir` and pairs it with the key it is kept under.
+/// A chunk's bytes come from its row; from its own blob for rows staged before bytes
+/// went into rows; from the part's kept recording when the session was processed before.
+async fn part_files(
+    r: &Recital,
+    session: &Session,
+    chunks: &[db::Chunk],
+    dir: &std::path::Path,
+) -> Result<Vec<(String, PathBuf)>, RecitalError> {
+    let p = &r.platform;
+    let mut files = Vec::new();
+    for part in chunks.chunk_by(|a, b| a.part == b.part) {
+        let first = &part[0];
+        let key = original_key(&session.id, first.part, &first.media_type);
+        let staged = db::chunk_bytes(p.db.pool(), &session.id, first.part).await?;
+        let mut recording = Vec::new();
+        for (chunk, (_, data)) in part.iter().zip(staged) {
+            match data {
+                Some(bytes) => recording.extend_from_slice(&bytes),
+                None if !chunk.blob_key.is_empty() => {
+                    recording.extend_from_slice(&p.blobs.get(&chunk.blob_key).await?)
+                }
+                None => {
+                    recording = p.blobs.get(&key).await?.to_vec();
+                    break;
+                }
+            }
+        }
+        let path = dir.join(format!("part-{:05}", first.part));
+        tokio::fs::write(&path, &recording)
+            .await
+            .map_err(RecitalError::internal)?;
+        files.push((key, path));
+    }
+    Ok(files)
 }
 
 /// The cues as the audio has them: the last ends where the stream ends.

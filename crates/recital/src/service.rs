@@ -501,8 +501,6 @@ pub fn parse_digest(header: Option<&str>) -> Result<[u8; 32]> {
     ))
 }
 
-/// Stores one chunk of a session durably, then records it. A chunk number already
-/// recorded with the same bytes is acknowledged again; with other bytes it is refused.
 /// One chunk as sent: where it goes in the session and its bytes.
 pub struct ChunkUpload<'a> {
     pub part: i64,
@@ -513,6 +511,9 @@ pub struct ChunkUpload<'a> {
     pub body: Bytes,
 }
 
+/// Stores one chunk of a session durably (its row, bytes included, is committed). A
+/// chunk number already recorded with the same bytes is acknowledged again; with other
+/// bytes it is refused.
 pub async fn put_chunk(
     r: &Recital,
     identity: &Identity,
@@ -596,32 +597,24 @@ pub async fn put_chunk(
             },
         });
     }
-    // The key holds the digest: a racing request with other bytes writes elsewhere and
-    // can never replace what was acknowledged.
-    let key = format!(
-        "recital/sessions/{}/chunks/{part:05}-{seq:07}-{sha}",
-        session.id
-    );
-    p.blobs.put(&key, body.clone()).await?;
     let chunk = db::Chunk {
         part,
         seq,
         size_bytes: body.len() as i64,
         sha256: sha.clone(),
-        blob_key: key.clone(),
+        // The bytes travel in the row; processing stores the part's whole recording.
+        blob_key: String::new(),
         media_type: essence,
     };
-    if r.chunk_log.insert(&session.id, chunk).await? {
-        metrics_chunk(body.len());
+    let size = body.len();
+    if r.chunk_log.insert(&session.id, chunk, body).await? {
+        metrics_chunk(size);
         return Ok(Stored::New);
     }
+    // Lost a race for this number: the first request's bytes are the ones kept.
     let known = db::chunk(p.db.pool(), &session.id, part, seq)
         .await?
         .ok_or_else(|| RecitalError::internal("a chunk row vanished"))?;
-    if known.blob_key != key {
-        // Lost the race to a request with other bytes: ours is an orphan.
-        let _ = p.blobs.delete(&key).await;
-    }
     same_or_conflict(&known, &sha, part, seq)
 }
 

@@ -320,6 +320,15 @@ async fn a_speaker_reads_three_sentences_out_of_order_and_gets_three_cues() {
         "cut after the last kept sentence: {duration}"
     );
     assert!(done["verdict"]["ok"].is_boolean());
+    // The recorder's own bytes are kept, joined into the part's recording.
+    let kept = app
+        .running()
+        .app
+        .blobs
+        .get(&format!("recital/sessions/{id}/original/00000.webm"))
+        .await
+        .unwrap();
+    assert!(kept[..] == audio[..], "the original is the chunks joined");
     let vtt = dana
         .call(Method::GET, &format!("/sessions/{id}/transcript.vtt"), None)
         .await;
