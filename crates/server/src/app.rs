@@ -43,6 +43,7 @@ pub fn studios(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Studio>>> {
         Box::new(tutti_recital::RecitalStudio {
             settings: settings.studio("recital")?,
         }),
+        Box::new(tutti_music::MusicStudio),
     ])
 }
 

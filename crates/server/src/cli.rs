@@ -121,6 +121,8 @@ pub enum Command {
     Media(crate::media_cli::MediaCommand),
     /// Recital campaigns, texts and dataset exports.
     Recital(crate::recital_cli::RecitalArgs),
+    /// Music: import album folders.
+    Music(crate::music_cli::MusicArgs),
 }
 
 /// The flags of `serve`, which `config` takes too.
@@ -293,6 +295,7 @@ impl Cli {
             Command::Admin(admin) => &admin.settings,
             Command::Jobs(jobs) => &jobs.settings,
             Command::Recital(recital) => &recital.settings,
+            Command::Music(music) => &music.settings,
             Command::Media(_) => return None,
         };
         Some(own.or(&self.early))
@@ -387,6 +390,12 @@ async fn run_with_settings(command: Command, settings: Settings) -> anyhow::Resu
         Command::Recital(crate::recital_cli::RecitalArgs { command, .. }) => {
             let app = app::build(&settings).await?;
             let result = crate::recital_cli::run(&app, command).await;
+            app.db.close().await;
+            result
+        }
+        Command::Music(crate::music_cli::MusicArgs { command, .. }) => {
+            let app = app::build(&settings).await?;
+            let result = crate::music_cli::run(&app, command).await;
             app.db.close().await;
             result
         }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod health;
 pub mod media_cli;
 pub mod metrics;
+pub mod music_cli;
 pub mod recital_cli;
 mod relocate;
 pub mod serve;

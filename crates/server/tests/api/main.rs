@@ -8,6 +8,7 @@ mod rehearsal;
 mod accounts;
 mod errors;
 mod jobs;
+mod music;
 mod oidc;
 mod operations;
 mod pages;

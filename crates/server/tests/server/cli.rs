@@ -287,3 +287,107 @@ fn serve_on_a_busy_port_fails_before_it_creates_anything() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "wrote {left:?}");
 }
+
+/// A short stereo tone written by the media engine with `preset`.
+fn tone_file(path: &std::path::Path, preset: &str, seconds: f32, hz: f32) {
+    use tutti_media::encode::Output;
+    use tutti_media::pcm::MemorySource;
+    use tutti_media::presets::Preset;
+    use tutti_media::transcode::{Target, transcode};
+    let spec = tutti_media::AudioSpec::new(44_100, 2).unwrap();
+    let n = (seconds * 44_100.0) as usize;
+    let samples: Vec<f32> = (0..n)
+        .flat_map(|i| {
+            let s = 0.3 * (i as f32 / 44_100.0 * hz * std::f32::consts::TAU).sin();
+            [s, s]
+        })
+        .collect();
+    let target = Target {
+        preset: *Preset::by_name(preset).unwrap(),
+        output: Output::seekable(std::fs::File::create(path).unwrap()),
+    };
+    transcode(
+        &mut MemorySource::new(spec, samples),
+        vec![target],
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn an_album_folder_is_imported_processed_and_published_from_the_shell() {
+    let op = Operator::new().await;
+    op.ok(&["migrate"]);
+    let folder = op.dir.path().join("Ágætis byrjun");
+    std::fs::create_dir(&folder).unwrap();
+    tone_file(
+        &folder.join("02 Svefn-g-englar.flac"),
+        "flac-16",
+        2.0,
+        330.0,
+    );
+    tone_file(&folder.join("01 Intro.wav"), "wav-16", 1.0, 440.0);
+    std::fs::write(
+        folder.join("02 Svefn-g-englar.lrc"),
+        "[00:00.50]Tu ert\n[00:01.20]Hopp\n",
+    )
+    .unwrap();
+    let folder_arg = folder.to_str().unwrap();
+
+    // No artist and no owner: nothing to attach the album to.
+    let refused = op.fails(&["music", "import", folder_arg, "--artist", "sigur-ros"]);
+    assert!(refused.contains("--owner"), "{refused}");
+    op.ok(&[
+        "admin",
+        "create-user",
+        "--email",
+        "jonsi@example.test",
+        "--name",
+        "Jónsi",
+    ]);
+
+    // A file that is not audio stops the import before anything is made, by its name.
+    let junk = folder.join("03 Notes.mp3");
+    std::fs::write(&junk, b"liner notes").unwrap();
+    let failed = op.fails(&[
+        "music",
+        "import",
+        folder_arg,
+        "--artist",
+        "sigur-ros",
+        "--owner",
+        "jonsi@example.test",
+    ]);
+    assert!(failed.contains("03 Notes.mp3"), "{failed}");
+    std::fs::remove_file(&junk).unwrap();
+
+    let out = op.ok(&[
+        "music",
+        "import",
+        folder_arg,
+        "--artist",
+        "sigur-ros",
+        "--owner",
+        "jonsi@example.test",
+        "--publish",
+    ]);
+    assert!(
+        out.contains("Published") && out.contains("/music/sigur-ros/"),
+        "{out}"
+    );
+    let users = op.ok(&["admin", "list-users"]);
+    assert!(
+        users.contains("artist"),
+        "the owner became an artist: {users}"
+    );
+
+    // The second import of the same folder is a second release beside the first.
+    let again = op.ok(&["music", "import", folder_arg, "--artist", "sigur-ros"]);
+    assert!(again.contains("Imported as a draft"), "{again}");
+    let slugs: Vec<&str> = [&out, &again]
+        .iter()
+        .map(|o| o.trim().rsplit('/').next().unwrap())
+        .collect();
+    assert_ne!(slugs[0], slugs[1]);
+}

@@ -18,8 +18,8 @@ use tutti_web::{Json, Problem};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
+pub use tutti_music::ARTIST;
 pub use tutti_recital::{REVIEWER, SPEAKER};
-pub const ARTIST: Role = Role::declare("artist");
 pub const MEMBER: Role = Role::declare("member");
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("tests/api/rehearsal/migrations");
@@ -76,18 +76,19 @@ impl Studio for Rehearsal {
         &[
             (
                 "en",
-                "rehearsal = Rehearsal\nrehearsal-about = A room to try things.\nrole-artist = Artist\nrole-member = Member\n",
+                "rehearsal = Rehearsal\nrehearsal-about = A room to try things.\nrole-member = Member\n",
             ),
             (
                 "he",
-                "rehearsal = חזרה\nrehearsal-about = חדר לנסות דברים.\nrole-artist = אמן\nrole-member = חבר\n",
+                "rehearsal = חזרה\nrehearsal-about = חדר לנסות דברים.\nrole-member = חבר\n",
             ),
         ]
     }
 
     fn roles(&self) -> Vec<RoleDef> {
-        // Speakers and reviewers are the recital's; the rest stand for studios to come.
-        [(ARTIST, "role-artist"), (MEMBER, "role-member")]
+        // Speakers and reviewers are the recital's, artists the music studio's; members
+        // stand for the studios to come.
+        [(MEMBER, "role-member")]
             .into_iter()
             .map(|(role, label)| RoleDef {
                 role,
