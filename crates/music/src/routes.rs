@@ -422,6 +422,7 @@ pub async fn audible(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     /// `opus` (the default) or `mp3`.
     pub format: Option<String>,
@@ -469,6 +470,7 @@ async fn stream(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CoverQuery {
     /// Pixels per side wanted; the nearest stored size at or above it is sent.
     pub size: Option<u32>,
