@@ -27,7 +27,7 @@ macro_rules! embedded {
 
 pub const TEMPLATES: &[(&str, &str)] = embedded!("music/", "../templates/":
     "home.html", "artist.html", "album.html", "track.html", "search.html",
-    "studio.html", "studio_artist.html", "studio_album.html",
+    "studio.html", "studio_artist.html", "studio_album.html", "studio_stats.html",
 );
 
 pub const ASSETS: &[(&str, &str)] = embedded!("", "../assets/":
@@ -58,6 +58,12 @@ pub fn routes(r: Routes<Music>) -> Routes<Music> {
             post.clone(),
             "/music/studio/artists/{id}",
             studio_artist_save,
+        )
+        .page(
+            Access::Role(ARTIST),
+            get.clone(),
+            "/music/studio/artists/{id}/stats",
+            studio_stats,
         )
         .page(
             Access::Role(ARTIST),
@@ -571,4 +577,59 @@ async fn studio_album_save(
     let f: ReleaseForm = from_form(form)?;
     service::update_album(&m.platform, who, &id, &f.input()).await?;
     Ok(Redirect::to(&format!("/music/studio/albums/{id}?saved=1")).into_response())
+}
+
+/// Days the play chart covers.
+const CHART_DAYS: i64 = 30;
+
+/// The artist's own play counts: per track in total, and per day over the last 30 days
+/// as a bar chart. Counts only; nothing about who listened.
+async fn studio_stats(
+    State(m): State<Music>,
+    page: Page,
+    identity: Identity,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let artist = service::owned_artist(&m.platform, Who::from(&identity), &id).await?;
+    let pool = m.platform.db.pool();
+    let today = time::OffsetDateTime::now_utc().date();
+    let first = today - time::Duration::days(CHART_DAYS - 1);
+    let per_day = db::plays_of_artist(pool, &artist.id, &first.to_string()).await?;
+    let totals = db::play_totals(pool, &artist.id).await?;
+    let mut days: Vec<(String, i64)> = (0..CHART_DAYS)
+        .map(|i| ((first + time::Duration::days(i)).to_string(), 0))
+        .collect();
+    for (day, _, plays) in &per_day {
+        if let Some(d) = days.iter_mut().find(|(d, _)| d == day) {
+            d.1 += plays;
+        }
+    }
+    let most = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let bars: Vec<Value> = days
+        .iter()
+        .enumerate()
+        .map(|(i, (day, n))| {
+            let h = (*n as f64 / most as f64 * 100.0).round();
+            json!({"x": i * 10, "y": 100.0 - h, "h": h, "day": day, "plays": n})
+        })
+        .collect();
+    let mut tracks = Vec::new();
+    for album in db::albums_of(pool, &artist.id).await? {
+        for t in db::tracks_of(pool, &album.id).await? {
+            let plays = totals
+                .iter()
+                .find(|(id, _)| *id == t.id)
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
+            tracks.push(json!({"title": t.title, "album": album.title, "plays": plays}));
+        }
+    }
+    page.render(
+        "music/studio_stats.html",
+        json!({
+            "artist": artist_view(&artist), "bars": bars, "tracks": tracks,
+            "total": days.iter().map(|(_, n)| n).sum::<i64>(), "most": most,
+            "first": first.to_string(), "last": today.to_string(),
+        }),
+    )
 }

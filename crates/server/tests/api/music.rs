@@ -381,6 +381,31 @@ async fn an_artist_publishes_an_album_of_every_format_and_listeners_stream_it() 
         .await
         .unwrap();
     assert_eq!(played.status(), StatusCode::NO_CONTENT);
+    // The count is the artist's to see, on their stats page only.
+    let mut owner = app.anonymous();
+    owner
+        .sign_in("ada@example.test", crate::helpers::PASSWORD)
+        .await;
+    let stats = owner
+        .get(&format!(
+            "/music/studio/artists/{}/stats",
+            profile["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(stats.status(), StatusCode::OK);
+    let stats = stats.text().await.unwrap();
+    assert!(
+        stats.contains("<rect") && stats.contains(">1</td>"),
+        "{stats}"
+    );
+    let other = app.signed_in("eve@example.test", &[ARTIST]).await;
+    let foreign = other
+        .get(&format!(
+            "/music/studio/artists/{}/stats",
+            profile["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
 
     // Renames keep the old addresses answering.
     artist
