@@ -17,6 +17,15 @@ macro_rules! sql {
     };
 }
 
+/// A column list with each column named through a table alias, for joins.
+fn qualified(alias: &str, columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Artist {
     pub id: String,
@@ -432,11 +441,7 @@ pub async fn featured_of<'c>(
     Ok(sqlx::query_as(sql!(
         "SELECT {cols} FROM music_tracks t JOIN music_albums b ON b.id = t.album_id \
          WHERE b.artist_id = $1 AND t.featured > 0 ORDER BY t.featured",
-        cols = TRACK_COLUMNS
-            .split(", ")
-            .map(|c| format!("t.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        cols = qualified("t", TRACK_COLUMNS)
     ))
     .bind(artist_id)
     .fetch_all(e)
@@ -514,8 +519,8 @@ pub async fn set_track_status<'c>(
     Ok(())
 }
 
-/// Tags read from a file fill in what its owner left as it came: the title made from
-/// the file name, and the position it was given on arrival.
+/// The title read from a file's tags, for a track whose title was still the one made
+/// from its file name.
 pub async fn fill_from_tags<'c>(
     e: impl Executor<'c, Database = Any>,
     id: &str,
@@ -700,11 +705,7 @@ where
         "SELECT {cols} FROM music_tracks t JOIN music_albums b ON b.id = t.album_id \
          WHERE LOWER(t.title) LIKE $2 ESCAPE '\\' AND t.taken_down_reason IS NULL \
          AND {PUBLIC_ALBUM} ORDER BY t.title LIMIT $3",
-        cols = TRACK_COLUMNS
-            .split(", ")
-            .map(|c| format!("t.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        cols = qualified("t", TRACK_COLUMNS)
     ))
     .bind(now)
     .bind(&like)

@@ -101,6 +101,14 @@ impl Slug {
         Slug::parse("slug", &out).unwrap_or_else(|_| Slug(fallback.to_string()))
     }
 
+    /// This slug, then `slug-2`, `slug-3` … (still at most 64 characters): the free
+    /// one is taken when a name's slug is in use.
+    pub fn candidates(&self) -> impl Iterator<Item = String> + '_ {
+        let stem: String = self.0.chars().take(58).collect();
+        let stem = stem.trim_end_matches('-').to_string();
+        std::iter::once(self.0.clone()).chain((2..1000).map(move |n| format!("{stem}-{n}")))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -501,6 +509,10 @@ mod tests {
         );
         assert_eq!(Slug::from_name("שלום", "artist-1").as_str(), "artist-1");
         assert_eq!(Slug::from_name("Search", "album-2").as_str(), "album-2");
+        let night = Slug::from_name("Night Drive", "x");
+        let mut next = night.candidates();
+        assert_eq!(next.next().as_deref(), Some("night-drive"));
+        assert_eq!(next.next().as_deref(), Some("night-drive-2"));
         let long = Slug::from_name(&"ab ".repeat(40), "x");
         assert!(long.as_str().len() <= 64 && !long.as_str().ends_with('-'));
     }

@@ -119,12 +119,7 @@ async fn free_artist_slug(p: &Platform, asked: Option<&str>, name: &str) -> Resu
         return Ok(slug);
     }
     let base = Slug::from_name(name, "artist");
-    for n in 1..1000 {
-        let candidate = if n == 1 {
-            base.as_str().to_string()
-        } else {
-            format!("{}-{n}", base.as_str().chars().take(58).collect::<String>())
-        };
+    for candidate in base.candidates() {
         if db::artist_by_slug(p.db.pool(), &candidate).await?.is_none() {
             return Slug::parse("slug", &candidate);
         }
@@ -423,12 +418,7 @@ async fn free_album_slug(
         return Ok(slug);
     }
     let base = Slug::from_name(title, "release");
-    for n in 1..1000 {
-        let candidate = if n == 1 {
-            base.as_str().to_string()
-        } else {
-            format!("{}-{n}", base.as_str().chars().take(58).collect::<String>())
-        };
+    for candidate in base.candidates() {
         if !taken(&db::album_by_slug(p.db.pool(), &artist.id, &candidate).await?) {
             return Slug::parse("slug", &candidate);
         }
