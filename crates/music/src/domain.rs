@@ -72,8 +72,9 @@ impl Slug {
                 ),
             ));
         }
+        // Taken by a page of the site, as another artist's slug would be.
         if RESERVED_SLUGS.contains(&raw) {
-            return Err(MusicError::invalid(
+            return Err(MusicError::exists(
                 field,
                 format!("`{raw}` is the name of a page of the site; choose another slug"),
             ));

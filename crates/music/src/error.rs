@@ -41,6 +41,14 @@ impl MusicError {
         }
     }
 
+    /// A well-formed request that clashes with what is there (a slug taken, a stale list).
+    pub fn exists(field: &str, detail: impl Into<String>) -> MusicError {
+        MusicError::Exists {
+            field: field.to_string(),
+            detail: detail.into(),
+        }
+    }
+
     pub fn not_found(detail: impl Into<String>) -> MusicError {
         MusicError::NotFound {
             detail: detail.into(),

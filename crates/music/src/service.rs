@@ -50,19 +50,27 @@ pub fn must_be_artist(identity: &Identity) -> Result<()> {
 /// A link on an artist's page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Link {
+    #[schema(max_length = 80)]
     pub label: String,
+    #[schema(
+        pattern = "^https?://[A-Za-z][A-Za-z0-9-]*(\\.[A-Za-z][A-Za-z0-9-]*)*(:[0-9]{1,4})?([/?#][!-~]*)?$"
+    )]
     pub url: String,
 }
 
 /// An artist profile as typed.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct ArtistInput {
+    #[schema(pattern = "\\S", max_length = 200)]
     pub name: String,
-    /// Made from the name when left out.
+    /// Made from the name when left out or empty.
+    #[schema(pattern = "^([a-z0-9]+(-[a-z0-9]+)*)?$", max_length = 64)]
     pub slug: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub bio: String,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub links: Vec<Link>,
 }
 
@@ -111,10 +119,10 @@ async fn free_artist_slug(p: &Platform, asked: Option<&str>, name: &str) -> Resu
             .await?
             .is_some()
         {
-            return Err(MusicError::Exists {
-                field: "slug".into(),
-                detail: format!("the address `{slug}` is taken; choose another"),
-            });
+            return Err(MusicError::exists(
+                "slug",
+                format!("the address `{slug}` is taken; choose another"),
+            ));
         }
         return Ok(slug);
     }
@@ -158,10 +166,7 @@ fn taken_or(e: MusicError, field: &str, value: &str) -> MusicError {
     let unique =
         matches!(&e, MusicError::Store(s) if s.to_string().to_lowercase().contains("unique"));
     if unique {
-        MusicError::Exists {
-            field: field.into(),
-            detail: format!("`{value}` is taken; choose another"),
-        }
+        MusicError::exists(field, format!("`{value}` is taken; choose another"))
     } else {
         e
     }
@@ -307,21 +312,31 @@ pub async fn may_preview(p: &Platform, who: Option<Who<'_>>, album: &Album) -> R
 /// A release as typed.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct AlbumInput {
+    #[schema(pattern = "\\S", max_length = 200)]
     pub title: String,
-    /// Made from the title when left out.
+    /// Made from the title when left out or empty.
+    #[schema(pattern = "^([a-z0-9]+(-[a-z0-9]+)*)?$", max_length = 64)]
     pub slug: Option<String>,
     /// `album` (the default) or `single`.
+    #[schema(pattern = "^(album|single)$")]
     pub kind: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub description: String,
     /// A licence id such as `cc-by-4.0`; all rights reserved when left out.
+    #[schema(
+        pattern = "^(all-rights-reserved|cc0-1\\.0|cc-by-4\\.0|cc-by-sa-4\\.0|cc-by-nd-4\\.0|cc-by-nc-4\\.0|cc-by-nc-sa-4\\.0|cc-by-nc-nd-4\\.0)$"
+    )]
     pub licence: Option<String>,
-    /// The release date and time (RFC 3339, or a date `YYYY-MM-DD` at midnight UTC);
-    /// now when left out.
+    /// The release date and time (RFC 3339; a bare date `YYYY-MM-DD` is taken as
+    /// midnight UTC); now when left out.
+    #[schema(format = DateTime)]
     pub release_at: Option<String>,
     /// `draft` (the default), `scheduled` or `published`.
+    #[schema(pattern = "^(draft|scheduled|published)$")]
     pub visibility: Option<String>,
     /// What listeners may download: `none` (the default), `original` or `renditions`.
+    #[schema(pattern = "^(none|original|renditions)$")]
     pub downloads: Option<String>,
 }
 
@@ -410,10 +425,10 @@ async fn free_album_slug(
     if let Some(raw) = asked.filter(|s| !s.trim().is_empty()) {
         let slug = Slug::parse("slug", raw.trim())?;
         if taken(&db::album_by_slug(p.db.pool(), &artist.id, slug.as_str()).await?) {
-            return Err(MusicError::Exists {
-                field: "slug".into(),
-                detail: format!("{} already has a release at `{slug}`", artist.name),
-            });
+            return Err(MusicError::exists(
+                "slug",
+                format!("{} already has a release at `{slug}`", artist.name),
+            ));
         }
         return Ok(slug);
     }
@@ -587,13 +602,18 @@ pub struct TrackInput {
     /// A finished upload (tus) holding the audio; needed to add a track.
     pub upload_id: Option<String>,
     /// From the file's tags (or its name) when left out.
+    #[schema(pattern = "\\S", max_length = 300)]
     pub title: Option<String>,
     /// Its number on the release, from 1; after the last track when left out.
+    #[schema(minimum = 1, maximum = 10000)]
     pub position: Option<i64>,
+    #[schema(max_length = 5000)]
     pub credits: Option<String>,
     /// Plain text, or LRC lines (`[mm:ss.xx] words`) for synced lyrics; empty removes.
+    #[schema(max_length = 50000)]
     pub lyrics: Option<String>,
     /// 1 to 3: its place among the artist's featured tracks; 0 takes it off.
+    #[schema(minimum = 0, maximum = 3)]
     pub featured: Option<i64>,
 }
 
@@ -789,7 +809,9 @@ pub async fn reorder(p: &Platform, who: Who<'_>, album_id: &str, ids: &[String])
     let mut have: Vec<&str> = tracks.iter().map(|t| t.id.as_str()).collect();
     have.sort_unstable();
     if given != have {
-        return Err(MusicError::invalid(
+        // The list is well formed but does not match the release as it is now (a track
+        // was added or removed meanwhile): a conflict, not a malformed request.
+        return Err(MusicError::exists(
             "tracks",
             "send every track of the release once, in the new order",
         ));

@@ -177,7 +177,7 @@ async fn an_artist_publishes_an_album_of_every_format_and_listeners_stream_it() 
         )
         .await;
     assert_eq!(
-        problem(reserved, StatusCode::UNPROCESSABLE_ENTITY).await["field"],
+        problem(reserved, StatusCode::CONFLICT).await["field"],
         "slug"
     );
 
@@ -308,7 +308,7 @@ async fn an_artist_publishes_an_album_of_every_format_and_listeners_stream_it() 
             Some(json!({"tracks": order[..3]})),
         )
         .await;
-    problem(bad_order, StatusCode::UNPROCESSABLE_ENTITY).await;
+    problem(bad_order, StatusCode::CONFLICT).await;
     let reordered = artist
         .json(
             Method::PUT,
