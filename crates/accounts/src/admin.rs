@@ -467,7 +467,7 @@ async fn create_token_with(
         }
         (Some(days), _) => Some(days),
         (None, TokenScope::Delegate) => Some(DELEGATE_TOKEN_DAYS),
-        (None, TokenScope::Api) => None,
+        (None, TokenScope::Api | TokenScope::Subsonic) => None,
     };
     let expires_at = days.map(|d| tutti_store::now_ms() + i64::from(d) * 86_400_000);
     let mut tx = p.db.begin().await?;

@@ -75,6 +75,9 @@ pub enum TokenScope {
     /// Act on behalf of any non-admin user named in the `X-Tutti-On-Behalf-Of` header;
     /// only admins create these, for trusted systems, and every use is audited.
     Delegate,
+    /// A key for music apps speaking the Subsonic API (its `apiKey`): apps put it in
+    /// stream URLs, so it opens `/rest/` only and is refused as a bearer token.
+    Subsonic,
 }
 
 impl TokenScope {
@@ -82,6 +85,7 @@ impl TokenScope {
         match self {
             TokenScope::Api => "api",
             TokenScope::Delegate => "delegate",
+            TokenScope::Subsonic => "subsonic",
         }
     }
 }
@@ -93,9 +97,10 @@ impl FromStr for TokenScope {
         match s.trim() {
             "api" | "" => Ok(TokenScope::Api),
             "delegate" => Ok(TokenScope::Delegate),
+            "subsonic" => Ok(TokenScope::Subsonic),
             other => Err(AccountsError::invalid(
                 "scope",
-                format!("{other:?} is not a token scope; use api or delegate."),
+                format!("{other:?} is not a token scope; use api, delegate or subsonic."),
             )),
         }
     }

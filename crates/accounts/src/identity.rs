@@ -58,6 +58,45 @@ impl IdentityProvider for Provider {
     async fn setup_pending(&self) -> Result<bool, Problem> {
         Ok(crate::admin::needs_setup(&self.0).await?)
     }
+
+    async fn identify_app_key(
+        &self,
+        secret: &str,
+        scope: &str,
+    ) -> Result<Option<Identity>, Problem> {
+        let p = &self.0;
+        let Some(token) = db::use_token(&p.db, secret)
+            .await?
+            .filter(|t| t.scope == scope)
+        else {
+            return Ok(None);
+        };
+        let Some(owner) = db::user_by_id(p.db.pool(), &token.user_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Identity {
+            roles: db::roles_of(p.db.pool(), &owner.email).await?,
+            user: Person::from(&owner),
+            via: Via::Token { token_id: token.id },
+        }))
+    }
+
+    async fn identify_email(&self, email: &str) -> Result<Option<Identity>, Problem> {
+        let p = &self.0;
+        let Ok(email) = Email::parse(email) else {
+            return Ok(None);
+        };
+        let Some(user) = db::user_by_email(p.db.pool(), &email).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Identity {
+            roles: db::roles_of(p.db.pool(), &user.email).await?,
+            user: Person::from(&user),
+            via: Via::Token {
+                token_id: String::new(),
+            },
+        }))
+    }
 }
 
 async fn token_identity(
@@ -69,6 +108,13 @@ async fn token_identity(
     let Some(token) = db::use_token(&p.db, secret).await? else {
         return Err(AccountsError::InvalidToken);
     };
+    if token.scope == TokenScope::Subsonic.as_str() {
+        // An app key rides in URLs that proxies and players log; it must not open the API.
+        return Err(AccountsError::forbidden(
+            "This key is for music apps (Subsonic, under /rest/); create an API token for the API.",
+            None,
+        ));
+    }
     let owner = db::user_by_id(p.db.pool(), &token.user_id)
         .await?
         .ok_or(AccountsError::Unauthenticated)?;

@@ -16,9 +16,10 @@ macro_rules! sql {
         sqlx::AssertSqlSafe(format!($($t)*))
     };
 }
+pub(crate) use sql;
 
 /// A column list with each column named through a table alias, for joins.
-fn qualified(alias: &str, columns: &str) -> String {
+pub(crate) fn qualified(alias: &str, columns: &str) -> String {
     columns
         .split(", ")
         .map(|c| format!("{alias}.{c}"))
@@ -39,7 +40,7 @@ pub struct Artist {
     pub updated_at: i64,
 }
 
-const ARTIST_COLUMNS: &str =
+pub(crate) const ARTIST_COLUMNS: &str =
     "id, owner_id, slug, name, bio, links, picture_key, created_at, updated_at";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -60,7 +61,7 @@ pub struct Album {
     pub updated_at: i64,
 }
 
-const ALBUM_COLUMNS: &str = "id, artist_id, slug, title, kind, description, licence, \
+pub(crate) const ALBUM_COLUMNS: &str = "id, artist_id, slug, title, kind, description, licence, \
     release_at, visibility, cover_key, downloads, taken_down_reason, created_at, updated_at";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -92,7 +93,7 @@ pub struct Track {
     pub updated_at: i64,
 }
 
-const TRACK_COLUMNS: &str = "id, album_id, position, title, credits, lyrics, featured, \
+pub(crate) const TRACK_COLUMNS: &str = "id, album_id, position, title, credits, lyrics, featured, \
     status, progress, error, original_key, original_name, original_type, original_bytes, \
     audio_version, duration_ms, sample_rate, channels, bit_depth, track_gain_db, \
     track_peak, waveform, taken_down_reason, created_at, updated_at";

@@ -18,6 +18,7 @@ pub const RESERVED_SLUGS: &[&str] = &[
     "album",
     "albums",
     "api",
+    "apps",
     "artist",
     "artists",
     "assets",

@@ -17,10 +17,13 @@ pub mod pages;
 pub mod process;
 pub mod routes;
 pub mod service;
+pub mod subsonic;
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::FromRef;
+use serde::{Deserialize, Serialize};
 use tutti_platform::{Mounted, NavEntry, Platform, PlatformError, Role, RoleDef, Studio};
 
 pub use error::MusicError;
@@ -31,15 +34,41 @@ pub const ARTIST: Role = Role::declare("artist");
 /// The studio's tables.
 pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// `[studios.music]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MusicSettings {
+    /// The file holding the key Subsonic app passwords are sealed with; by default
+    /// `music-app-passwords.key` in the data folder. Servers sharing one database must
+    /// share this file too, and a backup of the database needs it to be useful.
+    pub app_password_key_file: Option<PathBuf>,
+}
+
 /// The studio's state, handed to its routes and jobs.
 #[derive(Clone)]
 pub struct Music {
     pub platform: Platform,
+    /// Where the app password key is (read on first use, made when missing).
+    pub key_file: Arc<PathBuf>,
+    seal_key: Arc<OnceLock<subsonic::keys::SealKey>>,
 }
 
 impl Music {
-    pub fn new(platform: Platform) -> Music {
-        Music { platform }
+    pub fn new(platform: Platform, key_file: PathBuf) -> Music {
+        Music {
+            platform,
+            key_file: Arc::new(key_file),
+            seal_key: Arc::default(),
+        }
+    }
+
+    /// The key app passwords are sealed with.
+    pub fn seal_key(&self) -> Result<&subsonic::keys::SealKey, MusicError> {
+        if let Some(key) = self.seal_key.get() {
+            return Ok(key);
+        }
+        let key = subsonic::keys::SealKey::load_or_create(&self.key_file)?;
+        Ok(self.seal_key.get_or_init(|| key))
     }
 }
 
@@ -50,7 +79,11 @@ impl FromRef<Music> for Platform {
 }
 
 /// The studio as the server lists it.
-pub struct MusicStudio;
+pub struct MusicStudio {
+    pub settings: MusicSettings,
+    /// The server's data folder, where the app password key lives by default.
+    pub data_dir: PathBuf,
+}
 
 pub const MESSAGES: &[(&str, &str)] = &[
     ("en", include_str!("../locales/en/music.ftl")),
@@ -94,14 +127,28 @@ impl Studio for MusicStudio {
         })
     }
 
+    fn own_credentials(&self) -> &'static [&'static str] {
+        &["/rest/"]
+    }
+
+    fn settings(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(&self.settings).ok()
+    }
+
     fn mount(&self, platform: &Platform) -> Result<Mounted, PlatformError> {
-        let music = Music::new(platform.clone());
+        let key_file = self
+            .settings
+            .app_password_key_file
+            .clone()
+            .unwrap_or_else(|| subsonic::keys::default_key_file(&self.data_dir));
+        let music = Music::new(platform.clone(), key_file);
         let routes = routes::routes(music.clone());
+        let forget = Arc::new(service::Forgetter(music.platform.clone()));
         Ok(Mounted {
             routes,
             jobs: Some(Arc::new(move |worker| jobs::register(worker, &music))),
             identity: None,
-            forget: None,
+            forget: Some(forget),
         })
     }
 }

@@ -882,3 +882,36 @@ pub async fn search(p: &Platform, query: &str, limit: i64) -> Result<SearchResul
     }
     Ok(out)
 }
+
+/// Deletes what the studio keeps of a person whose account goes: the artist profiles
+/// they own (with every file of their music) and what they kept as a listener (stars,
+/// playlists, app password).
+pub struct Forgetter(pub Platform);
+
+#[async_trait::async_trait]
+impl tutti_platform::Forget for Forgetter {
+    async fn forget(
+        &self,
+        user_id: &str,
+    ) -> std::result::Result<(), tutti_platform::PlatformError> {
+        let fail = |e: MusicError| tutti_platform::PlatformError::Problem(e.into());
+        let who = Who {
+            user_id,
+            admin: false,
+        };
+        for artist in db::artists_of(self.0.db.pool(), user_id)
+            .await
+            .map_err(fail)?
+        {
+            delete_artist(&self.0, who, &artist.id)
+                .await
+                .map_err(fail)?;
+        }
+        let mut tx = self.0.db.begin().await.map_err(|e| fail(e.into()))?;
+        crate::subsonic::store::forget_listener(&mut tx, user_id)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(|e| fail(e.into()))?;
+        Ok(())
+    }
+}

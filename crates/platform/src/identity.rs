@@ -145,6 +145,19 @@ pub trait IdentityProvider: Send + Sync + 'static {
 
     /// Whether the server still waits for its first administrator (the home page says so).
     async fn setup_pending(&self) -> Result<bool, Problem>;
+
+    /// The owner of a live key made for one kind of app (`scope`, e.g. `subsonic`): such
+    /// keys travel in URLs, so they are refused as bearer tokens and only open the
+    /// protocol they were made for. None when no live key of that scope matches.
+    async fn identify_app_key(
+        &self,
+        secret: &str,
+        scope: &str,
+    ) -> Result<Option<Identity>, Problem>;
+
+    /// The person with this email (case-insensitive), for protocols that name their user
+    /// and prove it with a secret the studio keeps itself (Subsonic's app passwords).
+    async fn identify_email(&self, email: &str) -> Result<Option<Identity>, Problem>;
 }
 
 /// What the gate needs: the platform and the one identity provider.
@@ -152,6 +165,9 @@ pub trait IdentityProvider: Send + Sync + 'static {
 pub struct Gate {
     pub platform: Platform,
     pub provider: Arc<dyn IdentityProvider>,
+    /// Path prefixes whose clients bring their own credentials in every request
+    /// ([`crate::Studio::own_credentials`]): no cookie, CSRF or Origin rules there.
+    pub own_credentials: Arc<Vec<&'static str>>,
 }
 
 /// Marks requests that are a browser navigating, so problems become pages.
@@ -171,6 +187,15 @@ pub async fn gate(State(gate): State<Gate>, req: Request, next: Next) -> Respons
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_default();
+    let path = parts.uri.path();
+    if gate.own_credentials.iter().any(|p| path.starts_with(p)) {
+        // Apps (not pages) call these with credentials in the request itself; a cookie
+        // the browser adds proves nothing here, so none is read and no CSRF is asked.
+        let mut req = Request::from_parts(parts, body);
+        req.extensions_mut().insert(None::<Identity>);
+        req.extensions_mut().insert(gate.clone());
+        return next.run(req).await;
+    }
     let mut req = match authenticate(&gate, Request::from_parts(parts, body)).await {
         Ok(req) => req,
         // A refused navigation (a stale form's CSRF token, another site's form) is a page too.

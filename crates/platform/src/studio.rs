@@ -108,6 +108,13 @@ pub trait Studio: Send + Sync {
         &[]
     }
 
+    /// Path prefixes served to apps that carry their own credentials in each request
+    /// (Subsonic's `/rest/`): the gate reads no session cookie there and asks for no CSRF
+    /// token or same Origin; the studio's handlers authenticate every call themselves.
+    fn own_credentials(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The settings it runs with, defaults filled in, as its `[studios.<name>]` section
     /// would spell them: `tutti config` prints them, and a section given for a studio
     /// that has none is refused as misspelt.
@@ -200,6 +207,14 @@ impl Composition {
 
     pub fn nav(&self) -> Vec<NavEntry> {
         self.studios.iter().filter_map(|s| s.nav()).collect()
+    }
+
+    /// Every studio's [`Studio::own_credentials`].
+    pub fn own_credentials(&self) -> Vec<&'static str> {
+        self.studios
+            .iter()
+            .flat_map(|s| s.own_credentials().iter().copied())
+            .collect()
     }
 
     /// Every studio's [`Studio::secret_paths`].

@@ -43,7 +43,10 @@ pub fn studios(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Studio>>> {
         Box::new(tutti_recital::RecitalStudio {
             settings: settings.studio("recital")?,
         }),
-        Box::new(tutti_music::MusicStudio),
+        Box::new(tutti_music::MusicStudio {
+            settings: settings.studio("music")?,
+            data_dir: settings.data_dir.clone(),
+        }),
     ])
 }
 
@@ -85,6 +88,7 @@ pub struct App {
     identity: Arc<dyn IdentityProvider>,
     /// Path prefixes whose next segment is a secret, kept out of the request log.
     secret_paths: Arc<Vec<&'static str>>,
+    own_credentials: Arc<Vec<&'static str>>,
 }
 
 impl std::fmt::Debug for App {
@@ -184,6 +188,7 @@ pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> a
         assets: Arc::new(composition.assets()),
         identity,
         secret_paths: Arc::new(composition.secret_paths()),
+        own_credentials: Arc::new(composition.own_credentials()),
     })
 }
 
@@ -246,6 +251,7 @@ pub fn router(app: &App) -> Router {
             Gate {
                 platform: app.platform.clone(),
                 provider: app.identity.clone(),
+                own_credentials: app.own_credentials.clone(),
             },
             tutti_platform::identity::gate,
         ));

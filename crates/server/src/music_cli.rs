@@ -48,6 +48,16 @@ pub enum MusicCommand {
         #[arg(long)]
         publish: bool,
     },
+    /// Make an OpenSubsonic API key for an account, for music apps; printed on the last
+    /// line, and listed (and revocable) on the account's profile page.
+    ApiKey {
+        /// The account the key signs in as.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// What the key is for, as the profile page lists it.
+        #[arg(long, default_value = "Music app")]
+        name: String,
+    },
 }
 
 /// Audio files the import takes, by extension.
@@ -78,6 +88,23 @@ pub async fn run(app: &app::App, command: MusicCommand) -> anyhow::Result<()> {
             owner,
             publish,
         } => import(app, &dir, &artist, owner.as_deref(), publish).await,
+        MusicCommand::ApiKey { email, name } => {
+            let key = admin::create_token_expiring(
+                &app.accounts,
+                &email,
+                &name,
+                tutti_accounts::TokenScope::Subsonic,
+                None,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", Problem::from(e).detail))?;
+            eprintln!(
+                "API key {name:?} for {email}, for Subsonic apps (apiKey); it is shown only \
+                 this once:"
+            );
+            println!("{key}");
+            Ok(())
+        }
     }
 }
 

@@ -90,3 +90,23 @@ music-plays-per-day = Plays per day
 music-plays-caption = { $total } plays from { $first } to { $last }
 music-plays-per-track = Plays per track, all time
 music-plays = Plays
+
+## Subsonic apps
+music-apps = Listen in an app
+music-apps-lead = Music apps that speak the Subsonic API (on phones and computers) can browse and play everything published here, and keep your stars and playlists. Give the app these settings.
+music-apps-server = Server address
+music-apps-username = Username
+music-apps-key-title = API key (preferred)
+music-apps-key-lead = Apps that support OpenSubsonic API keys need only a key: it works whichever way you sign in here, opens nothing but the music apps' interface, and can be revoked on its own.
+music-apps-key-link = Create a key on your profile page (choose “Music apps”)
+music-apps-password-title = App password
+music-apps-password-lead = Older apps ask for a username and password. Use this app password, never your own password: it is made for apps, and replacing it signs every app out.
+music-apps-password-fresh = Your new app password; it is shown only this once:
+music-apps-password-made = You made an app password on { $when }.
+music-apps-password-none = You have no app password.
+music-apps-password-create = Make an app password
+music-apps-password-replace = Replace the app password
+music-apps-password-replace-sure = Apps using the old app password will stop working. Replace it?
+music-apps-password-delete = Delete the app password
+music-copy = Copy
+music-copied = Copied

@@ -90,3 +90,23 @@ music-plays-per-day = השמעות ליום
 music-plays-caption = { $total } השמעות מ-{ $first } עד { $last }
 music-plays-per-track = השמעות לכל רצועה, מאז ומעולם
 music-plays = השמעות
+
+## Subsonic apps
+music-apps = האזנה באפליקציה
+music-apps-lead = אפליקציות מוזיקה שמדברות את ממשק Subsonic (בטלפון ובמחשב) יכולות לעיין ולנגן את כל מה שפורסם כאן, ולשמור את הכוכבים ורשימות ההשמעה שלך. יש להזין באפליקציה את ההגדרות האלה.
+music-apps-server = כתובת השרת
+music-apps-username = שם משתמש
+music-apps-key-title = מפתח API (מומלץ)
+music-apps-key-lead = לאפליקציות שתומכות במפתחות API של OpenSubsonic מספיק מפתח: הוא עובד בכל דרך התחברות, פותח רק את ממשק אפליקציות המוזיקה, ואפשר לבטל אותו לבדו.
+music-apps-key-link = יצירת מפתח בדף הפרופיל (יש לבחור „אפליקציות מוזיקה”)
+music-apps-password-title = סיסמת אפליקציה
+music-apps-password-lead = אפליקציות ותיקות מבקשות שם משתמש וסיסמה. יש להשתמש בסיסמת האפליקציה הזו ולא בסיסמה שלך: היא נוצרה לאפליקציות, והחלפתה מנתקת את כל האפליקציות.
+music-apps-password-fresh = סיסמת האפליקציה החדשה שלך; היא מוצגת רק הפעם:
+music-apps-password-made = יצרת סיסמת אפליקציה ב־{ $when }.
+music-apps-password-none = אין לך סיסמת אפליקציה.
+music-apps-password-create = יצירת סיסמת אפליקציה
+music-apps-password-replace = החלפת סיסמת האפליקציה
+music-apps-password-replace-sure = אפליקציות שמשתמשות בסיסמה הישנה יפסיקו לעבוד. להחליף אותה?
+music-apps-password-delete = מחיקת סיסמת האפליקציה
+music-copy = העתקה
+music-copied = הועתק
