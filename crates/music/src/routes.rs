@@ -313,17 +313,46 @@ async fn delete_album(
     summary = "Add a track from a finished upload; it is processed in the background",
     description = "Upload the file with tus at /api/v1/uploads first (metadata `filename`, \
         `studio: music`). The title comes from the file's tags (or its name) unless given.",
-    params(("id" = String, Path)), request_body = TrackInput,
+    params(("id" = String, Path)), request_body = NewTrackBody,
     responses((status = 201, body = TrackView), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn add_track(
     State(m): State<Music>,
     identity: Identity,
     Path(id): Path<String>,
-    Json(body): Json<TrackInput>,
+    Json(body): Json<NewTrackBody>,
 ) -> Result<(StatusCode, Json<TrackView>), Problem> {
-    let t = service::add_track(&m, Who::from(&identity), &id, &body).await?;
+    let input = TrackInput {
+        upload_id: Some(body.upload_id),
+        title: body.title,
+        position: body.position,
+        credits: body.credits,
+        lyrics: body.lyrics,
+        featured: body.featured,
+    };
+    let t = service::add_track(&m, Who::from(&identity), &id, &input).await?;
     Ok((StatusCode::CREATED, Json(track_view(&m, &t).await?)))
+}
+
+/// A new track: its audio, and what is typed about it (as in [`TrackInput`]).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewTrackBody {
+    /// A finished upload (tus, at `/api/v1/uploads`) holding the audio.
+    pub upload_id: String,
+    /// Left out or blank: from the file's tags (or its name).
+    #[schema(max_length = 300)]
+    pub title: Option<String>,
+    /// Its number on the release, from 1; after the last track when left out.
+    #[schema(minimum = 1, maximum = 10000)]
+    pub position: Option<i64>,
+    #[schema(max_length = 5000)]
+    pub credits: Option<String>,
+    /// Plain text, or LRC lines (`[mm:ss.xx] words`) for synced lyrics.
+    #[schema(max_length = 50000)]
+    pub lyrics: Option<String>,
+    /// 1 to 3: its place among the artist's featured tracks; 0 for none.
+    #[schema(minimum = 0, maximum = 3)]
+    pub featured: Option<i64>,
 }
 
 /// The tracks of a release in their new order.
@@ -425,6 +454,7 @@ pub async fn audible(
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     /// `opus` (the default) or `mp3`.
+    #[param(pattern = "^(opus|mp3)$")]
     pub format: Option<String>,
     /// The audio version (the player's links carry it, so a replaced track is a new URL).
     pub v: Option<i64>,

@@ -321,7 +321,7 @@ pub struct AlbumInput {
     #[schema(pattern = "^(album|single)$")]
     pub kind: Option<String>,
     #[serde(default)]
-    #[schema(max_length = 10000)]
+    #[schema(max_length = 20000)]
     pub description: String,
     /// A licence id such as `cc-by-4.0`; all rights reserved when left out.
     #[schema(
@@ -329,8 +329,11 @@ pub struct AlbumInput {
     )]
     pub licence: Option<String>,
     /// The release date and time (RFC 3339; a bare date `YYYY-MM-DD` is taken as
-    /// midnight UTC); now when left out.
-    #[schema(format = DateTime)]
+    /// midnight UTC); now when left out or empty. (The pattern leaves out days 29 to 31,
+    /// which the server takes too: a regular expression cannot know month lengths.)
+    #[schema(
+        pattern = "^$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )]
     pub release_at: Option<String>,
     /// `draft` (the default), `scheduled` or `published`.
     #[schema(pattern = "^(draft|scheduled|published)$")]
@@ -599,10 +602,13 @@ pub async fn attach_audio(
 /// A track as its owner adds or edits it.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct TrackInput {
-    /// A finished upload (tus) holding the audio; needed to add a track.
+    /// A finished upload (tus) holding the audio: given as `upload_id` of the body that
+    /// adds a track (`NewTrackBody` in the routes), ignored by edits.
+    #[serde(skip)]
     pub upload_id: Option<String>,
-    /// From the file's tags (or its name) when left out.
-    #[schema(pattern = "\\S", max_length = 300)]
+    /// Left out or blank: from the file's tags (or its name) when adding, unchanged
+    /// when editing.
+    #[schema(max_length = 300)]
     pub title: Option<String>,
     /// Its number on the release, from 1; after the last track when left out.
     #[schema(minimum = 1, maximum = 10000)]
@@ -668,6 +674,12 @@ pub fn new_track(
         Some(t) => text_field("title", t, 300)?,
         None => title_from_file_name(file_name),
     };
+    if input.featured.is_some_and(|f| !(0..=3).contains(&f)) {
+        return Err(MusicError::invalid(
+            "featured",
+            "an artist features at most three tracks: use 1, 2 or 3 (0 takes it off)",
+        ));
+    }
     let position = input
         .position
         .unwrap_or_else(|| existing.iter().map(|t| t.position).max().unwrap_or(0) + 1);
@@ -757,7 +769,7 @@ pub async fn update_track(
     input: &TrackInput,
 ) -> Result<Track> {
     let (artist, _, mut track) = owned_track(p, who, track_id).await?;
-    if let Some(title) = &input.title {
+    if let Some(title) = input.title.as_deref().filter(|t| !t.trim().is_empty()) {
         track.title = text_field("title", title, 300)?;
     }
     if input.credits.is_some() {
