@@ -27,7 +27,7 @@ const LISTENER = { email: 'listener@example.test', name: 'Lee Listener', passwor
 let env;
 let work;
 let listener; // { context, page }
-const s = { apiKey: null, appPassword: null, albumId: null, songs: [] };
+const s = { apiKey: null, cliKey: null, appPassword: null, albumId: null, songs: [] };
 
 async function run(cmd, args) {
   try {
@@ -61,6 +61,8 @@ before(async () => {
   await createPerson(data, LISTENER);
   await tutti(data, ['music', 'import', album, '--artist', 'tone-makers', '--owner', ARTIST.email,
     '--publish'], { timeout: 300_000 });
+  const printed = await tutti(data, ['music', 'api-key', '--email', LISTENER.email, '--name', 'CLI key']);
+  s.cliKey = printed.trim().split('\n').pop().trim();
   env.browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
 });
 
@@ -96,6 +98,12 @@ test('the listener makes an app password on /music/apps and a Subsonic key on th
     assert.ok(s.apiKey.length > 20);
     assert.match(await page.locator('#token-list').innerText(), /My phone\s+Music apps/);
   });
+});
+
+test('`tutti music api-key` prints a key that signs an app in, listed on the profile page', async () => {
+  assert.equal((await api({ apiKey: s.cliKey }).ping()).status, 'ok');
+  await visit(listener.page, env, '/profile');
+  assert.match(await listener.page.locator('#token-list').innerText(), /CLI key\s+Music apps/);
 });
 
 test('a Subsonic key is no bearer token for the REST API', async () => {
