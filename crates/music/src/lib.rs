@@ -9,6 +9,7 @@
 //! `process` is the media work of one track; `db`, `routes`, `pages`, `jobs` and
 //! `service` (what the routes, pages and command line share) are the edges.
 
+pub mod admin;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -125,6 +126,14 @@ impl Studio for MusicStudio {
             label: "music",
             about: "music-about",
         })
+    }
+
+    fn admin_tabs(&self) -> Vec<NavEntry> {
+        vec![NavEntry {
+            href: admin::PATH,
+            label: "music-admin",
+            about: "music-admin-about",
+        }]
     }
 
     fn own_credentials(&self) -> &'static [&'static str] {

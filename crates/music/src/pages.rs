@@ -28,7 +28,7 @@ macro_rules! embedded {
 pub const TEMPLATES: &[(&str, &str)] = embedded!("music/", "../templates/":
     "home.html", "artist.html", "album.html", "track.html", "search.html",
     "studio.html", "studio_artist.html", "studio_album.html", "studio_stats.html",
-    "apps.html",
+    "apps.html", "admin.html",
 );
 
 pub const ASSETS: &[(&str, &str)] = embedded!("", "../assets/":

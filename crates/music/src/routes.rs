@@ -23,7 +23,7 @@ use crate::{ARTIST, Music};
 
 /// Every page and API route of the studio.
 pub fn routes(m: Music) -> StudioRoutes {
-    crate::subsonic::routes(crate::pages::routes(Routes::new()))
+    crate::admin::routes(crate::subsonic::routes(crate::pages::routes(Routes::new())))
         .api(Access::Role(ARTIST), routes!(my_artists, create_artist))
         .api(Access::Role(ARTIST), routes!(update_artist, delete_artist))
         .api(Access::Role(ARTIST), routes!(create_album))

@@ -5,7 +5,9 @@
 // browses, searches, streams, scrobbles, stars and keeps playlists with the key, and
 // signs in with token + salt (GET and form POST) with the app password. Raw requests
 // check the XML envelope, error codes, the CSRF/Origin exemption and that no secret
-// reaches the server log. Revoking the key on the profile page locks the app out.
+// reaches the server log. Revoking the key on the profile page locks the app out. An
+// administrator takes the release down on /music/admin (apps and pages lose it at once,
+// the artist's studio shows why) and puts it back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,7 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { SubsonicAPI } from 'subsonic-api';
-import { CHROMIUM, CHROMIUM_ARGS, newContext, startTutti, stopEnv, withArtifacts } from '../lib/env.js';
+import { ADMIN, CHROMIUM, CHROMIUM_ARGS, createUser, newContext, startTutti, stopEnv, withArtifacts } from '../lib/env.js';
 import { axeViolations, signInLocal, visit } from '../lib/pages.js';
 import { createPerson, tutti } from '../lib/recital.js';
 
@@ -59,6 +61,7 @@ before(async () => {
   const data = env.tutti.dataDir;
   await createPerson(data, ARTIST);
   await createPerson(data, LISTENER);
+  await createUser(data, ADMIN);
   await tutti(data, ['music', 'import', album, '--artist', 'tone-makers', '--owner', ARTIST.email,
     '--publish'], { timeout: 300_000 });
   const printed = await tutti(data, ['music', 'api-key', '--email', LISTENER.email, '--name', 'CLI key']);
@@ -288,4 +291,55 @@ test('revoking the key on the profile page locks the app out', async (t) => {
     assert.equal(res.status, 'failed');
     assert.equal(res.error.code, 44);
   });
+});
+
+test('an administrator takes a release down and puts it back', async (t) => {
+  const context = await newContext(env.browser);
+  const page = await context.newPage();
+  try {
+    await withArtifacts(t, env, page, async () => {
+      const c = api({ apiKey: s.cliKey });
+      const publicUrl = (await (await rest(`getAlbum?id=${s.albumId}&apiKey=${s.cliKey}&f=json`)).json());
+      assert.equal(publicUrl['subsonic-response'].status, 'ok');
+      assert.equal((await fetch(env.url('/music/tone-makers/two-tones'))).status, 200);
+
+      await signInLocal(page, env, ADMIN);
+      await visit(page, env, '/admin/users');
+      await page.locator('main a[href="/music/admin"]').first().click();
+      await page.waitForURL(/\/music\/admin$/);
+      assert.deepEqual(await axeViolations(page), []);
+      const release = page.locator(`#release-${s.albumId}`);
+      await release.locator(`#reason-${s.albumId}`).fill('Reported as someone else’s recording');
+      await release.getByRole('button', { name: 'Take down Two Tones' }).click();
+      await page.waitForURL(/\/music\/admin$/);
+      assert.match(await page.locator(`#release-${s.albumId}`).innerText(), /someone else’s recording/);
+
+      const gone = await c.getAlbum({ id: s.albumId });
+      assert.equal(gone.status, 'failed');
+      assert.equal(gone.error.code, 70);
+      assert.equal((await c.search3({ query: '' })).searchResult3.song.length, 0);
+      assert.equal((await fetch(env.url('/music/tone-makers/two-tones'))).status, 404);
+      // The artist's studio says why.
+      const artistPage = await context.browser().newContext().then((x) => x.newPage());
+      await signInLocal(artistPage, env, ARTIST);
+      await visit(artistPage, env, `/music/studio/albums/${s.albumId}`);
+      assert.match(await artistPage.locator('main').innerText(), /someone else’s recording/);
+      await artistPage.context().close();
+
+      // One track only, then the release back.
+      await page.locator(`#release-${s.albumId}`).getByRole('button', { name: 'Put back Two Tones' }).click();
+      await page.waitForURL(/\/music\/admin$/);
+      const row = page.locator(`#track-${s.songs[1].id}`);
+      await page.locator(`#release-${s.albumId} summary`).click();
+      await row.locator(`#reason-${s.songs[1].id}`).fill('Sample not cleared');
+      await row.getByRole('button', { name: 'Take down High Tone' }).click();
+      await page.waitForURL(/\/music\/admin$/);
+      const back = await c.getAlbum({ id: s.albumId });
+      assert.equal(back.status, 'ok');
+      assert.deepEqual(back.album.song.map((x) => x.title), ['Low Tone']);
+      assert.equal((await fetch(env.url('/music/tone-makers/two-tones'))).status, 200);
+    });
+  } finally {
+    await context.close();
+  }
 });

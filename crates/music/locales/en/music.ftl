@@ -110,3 +110,17 @@ music-apps-password-replace-sure = Apps using the old app password will stop wor
 music-apps-password-delete = Delete the app password
 music-copy = Copy
 music-copied = Copied
+
+## Admin
+music-admin = Music
+music-admin-about = Take down releases or tracks (hidden at once, with a reason the artist sees), and put them back.
+music-admin-lead = A release or track taken down disappears from every public page, feed and app at once; its artist sees the reason in their studio. Putting it back restores it as it was.
+music-admin-filter = Title or artist
+music-admin-reason = Reason (the artist reads it)
+music-admin-take-down = Take down
+music-admin-restore = Put back
+music-admin-tracks = { $count ->
+    [one] One track
+   *[other] { $count } tracks
+}
+music-admin-none = No releases match.

@@ -110,3 +110,17 @@ music-apps-password-replace-sure = אפליקציות שמשתמשות בסיס�
 music-apps-password-delete = מחיקת סיסמת האפליקציה
 music-copy = העתקה
 music-copied = הועתק
+
+## Admin
+music-admin = מוזיקה
+music-admin-about = הסרת הוצאות או רצועות (מוסתרות מיד, עם סיבה שהאמן רואה) והחזרתן.
+music-admin-lead = הוצאה או רצועה שהוסרה נעלמת מיד מכל הדפים הציבוריים, מהפידים ומהאפליקציות; האמן רואה את הסיבה בסטודיו שלו. החזרה משיבה אותה כפי שהייתה.
+music-admin-filter = כותרת או אמן
+music-admin-reason = סיבה (האמן קורא אותה)
+music-admin-take-down = הסרה
+music-admin-restore = החזרה
+music-admin-tracks = { $count ->
+    [one] רצועה אחת
+   *[other] { $count } רצועות
+}
+music-admin-none = אין הוצאות מתאימות.
