@@ -1,8 +1,9 @@
 // The release player: one audio element plays the page's tracks in turn (continuous
 // playback), the waveform is drawn from the track's peaks and seeks on click or arrow
 // keys, ReplayGain evens out volume between tracks, media session controls work on
-// phones, and `#track=3&time=20s` deep links start there. The page lists every track
-// with its own <audio> for readers without JavaScript.
+// phones, and `#track=3&time=20s` deep links (also `time=1m20s`, plain seconds) start
+// there, on the release and track pages and in the player other sites embed. The page
+// lists every track with its own <audio> for readers without JavaScript.
 
 const root = document.querySelector('[data-player]');
 if (root) start(root);
@@ -23,13 +24,20 @@ export function replayGainVolume(gainDb, peak) {
   return Math.min(1, linear);
 }
 
-function parseHash(hash) {
-  const params = new URLSearchParams(hash.replace(/^#/, ''));
+/** Seconds from a link's time: `80`, `80s`, `1m20s`, `1h2m3s` or `1m` (0 when unreadable). */
+export function parseTime(raw) {
+  const m = String(raw || '').trim().match(/^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$/);
+  if (!m || !(m[1] || m[2] || m[3])) return 0;
+  return Number(m[1] || 0) * 3600 + Number(m[2] || 0) * 60 + Number(m[3] || 0);
+}
+
+/** Where a deep link (`#track=3&time=20s`, `t` too, as other players write it) starts. */
+export function parseHash(hash) {
+  const params = new URLSearchParams(String(hash).replace(/^#/, ''));
   const track = Number(params.get('track'));
-  const time = String(params.get('time') || '').match(/^(?:(\d+)m)?(\d+(?:\.\d+)?)s?$/);
   return {
     track: Number.isInteger(track) && track > 0 ? track : null,
-    time: time ? Number(time[1] || 0) * 60 + Number(time[2]) : 0,
+    time: parseTime(params.get('time') ?? params.get('t')),
   };
 }
 
@@ -50,6 +58,8 @@ function start(root) {
   let index = 0;
   let peaks = [];
   let counted = false;
+  // Where the selected track starts once its length is known (a deep link's time).
+  let startAt = 0;
 
   function sourcesOf(li) {
     return [...li.querySelectorAll('audio source')].map((s) => ({ src: s.getAttribute('src'), type: s.getAttribute('type') }));
@@ -99,7 +109,7 @@ function start(root) {
     audio.volume = replayGainVolume(li.dataset.gain, li.dataset.peak);
     counted = false;
     now.textContent = li.dataset.title;
-    if (at > 0) audio.addEventListener('loadedmetadata', () => { audio.currentTime = at; }, { once: true });
+    startAt = at;
     loadPeaks(li);
     if ('mediaSession' in navigator && window.MediaMetadata) {
       navigator.mediaSession.metadata = new MediaMetadata({ title: li.dataset.title, artist: document.querySelector('.lead a')?.textContent || '' });
@@ -117,7 +127,12 @@ function start(root) {
   audio.addEventListener('play', () => { toggle.textContent = '⏸'; toggle.setAttribute('aria-label', toggle.dataset.pause); });
   audio.addEventListener('pause', () => { toggle.textContent = '▶'; toggle.setAttribute('aria-label', toggle.dataset.play); });
   audio.addEventListener('ended', () => { if (index + 1 < items.length) select(index + 1, { play: true }); });
-  audio.addEventListener('loadedmetadata', () => { durationEl.textContent = clock(audio.duration); draw(); });
+  audio.addEventListener('loadedmetadata', () => {
+    if (startAt > 0) audio.currentTime = Math.min(startAt, audio.duration || startAt);
+    startAt = 0;
+    durationEl.textContent = clock(audio.duration);
+    draw();
+  });
   audio.addEventListener('timeupdate', () => {
     timeEl.textContent = clock(audio.currentTime);
     draw();
@@ -163,8 +178,35 @@ function start(root) {
     session.setActionHandler('previoustrack', () => select(index - 1, { play: true }));
     session.setActionHandler('seekto', (d) => { audio.currentTime = d.seekTime; });
   }
-  const link = parseHash(location.hash);
-  const first = link.track ? items.findIndex((li) => Number(li.querySelector('.n')?.textContent) === link.track) : 0;
-  select(Math.max(0, first), { at: link.time });
+  const numberOf = (li) => Number(li.querySelector('.n')?.textContent);
+  // A deep link selects its track and time, and plays if the browser lets a page start
+  // by itself (it stays ready there if not); a new one while the page is open, too.
+  function follow(hash, { initial = false } = {}) {
+    const link = parseHash(hash);
+    const deep = link.track !== null || link.time > 0;
+    if (!initial && !deep) return;
+    const found = link.track ? items.findIndex((li) => numberOf(li) === link.track) : (initial ? 0 : index);
+    select(Math.max(0, found), { at: link.time, play: deep });
+  }
+  follow(location.hash, { initial: true });
+  window.addEventListener('hashchange', () => follow(location.hash));
+
+  // "Copy a link to this moment": this page's address with the track and time playing.
+  const share = document.querySelector('[data-action="share-moment"]');
+  if (share && navigator.clipboard) {
+    share.hidden = false;
+    const label = share.textContent;
+    share.addEventListener('click', async () => {
+      const url = new URL(location.href);
+      url.hash = `track=${numberOf(items[index])}&time=${Math.floor(audio.currentTime || 0)}s`;
+      try {
+        await navigator.clipboard.writeText(url.href);
+        share.textContent = share.dataset.copied || label;
+        setTimeout(() => { share.textContent = label; }, 2000);
+      } catch {
+        share.textContent = label;
+      }
+    });
+  }
   window.tuttiPlayer = { audio, select, get index() { return index; } };
 }

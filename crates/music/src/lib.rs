@@ -7,7 +7,9 @@
 //!
 //! `domain` holds the rules (slugs, licences, when a release is public, lyrics);
 //! `process` is the media work of one track; `db`, `routes`, `pages`, `jobs` and
-//! `service` (what the routes, pages and command line share) are the edges.
+//! `service` (what the routes, pages and command line share) are the edges; `share`
+//! takes public releases to other sites and apps (embedded player, oEmbed, feeds,
+//! playlists).
 
 pub mod admin;
 pub mod db;
@@ -18,6 +20,7 @@ pub mod pages;
 pub mod process;
 pub mod routes;
 pub mod service;
+pub mod share;
 pub mod subsonic;
 
 use std::path::PathBuf;

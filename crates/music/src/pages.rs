@@ -29,6 +29,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded!("music/", "../templates/":
     "home.html", "artist.html", "album.html", "track.html", "search.html",
     "studio.html", "studio_artist.html", "studio_album.html", "studio_stats.html",
     "apps.html", "admin.html",
+    "embed.html", "share.html",
 );
 
 pub const ASSETS: &[(&str, &str)] = embedded!("", "../assets/":
@@ -95,7 +96,7 @@ pub fn routes(r: Routes<Music>) -> Routes<Music> {
 
 /// An old address answering where the page is now: 301, as links and feed readers
 /// expect of a permanent move.
-fn moved(to: &str) -> Response {
+pub(crate) fn moved(to: &str) -> Response {
     (
         axum::http::StatusCode::MOVED_PERMANENTLY,
         [(axum::http::header::LOCATION, to.to_string())],
@@ -266,7 +267,7 @@ async fn artist_page(
 
 /// A release as the album and track pages show it, or `None` when the viewer may not
 /// see it (not public, and not theirs).
-async fn visible_release(
+pub(crate) async fn visible_release(
     m: &Music,
     identity: Option<&Identity>,
     artist: &Artist,
@@ -326,7 +327,11 @@ async fn album_page(
             artist.name
         )));
     };
-    page.render("music/album.html", json!({ "release": release }))
+    let share = crate::share::page_links(&m.platform.settings, &artist, &release, None);
+    page.render(
+        "music/album.html",
+        json!({ "release": release, "share": share }),
+    )
 }
 
 async fn track_page(
@@ -371,10 +376,11 @@ async fn track_page(
             .collect(),
         _ => Vec::new(),
     };
+    let share = crate::share::page_links(&m.platform.settings, &artist, &release, Some(&track));
     page.render(
         "music/track.html",
         json!({
-            "release": release, "track": track,
+            "release": release, "track": track, "share": share,
             "lyrics": lyrics.as_ref().map(Lyrics::text), "synced": synced,
         }),
     )

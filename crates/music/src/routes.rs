@@ -23,23 +23,25 @@ use crate::{ARTIST, Music};
 
 /// Every page and API route of the studio.
 pub fn routes(m: Music) -> StudioRoutes {
-    crate::admin::routes(crate::subsonic::routes(crate::pages::routes(Routes::new())))
-        .api(Access::Role(ARTIST), routes!(my_artists, create_artist))
-        .api(Access::Role(ARTIST), routes!(update_artist, delete_artist))
-        .api(Access::Role(ARTIST), routes!(create_album))
-        .api(
-            Access::Role(ARTIST),
-            routes!(get_album, update_album, delete_album),
-        )
-        .api(Access::Role(ARTIST), routes!(add_track))
-        .api(Access::Role(ARTIST), routes!(reorder))
-        .api(Access::Role(ARTIST), routes!(update_track, delete_track))
-        .api(Access::Role(ARTIST), routes!(replace_audio))
-        .api(Access::Public, routes!(stream))
-        .api(Access::Public, routes!(cover))
-        .api(Access::Public, routes!(waveform))
-        .api(Access::Public, routes!(count_play))
-        .with_state(m)
+    crate::admin::routes(crate::share::routes(crate::subsonic::routes(
+        crate::pages::routes(Routes::new()),
+    )))
+    .api(Access::Role(ARTIST), routes!(my_artists, create_artist))
+    .api(Access::Role(ARTIST), routes!(update_artist, delete_artist))
+    .api(Access::Role(ARTIST), routes!(create_album))
+    .api(
+        Access::Role(ARTIST),
+        routes!(get_album, update_album, delete_album),
+    )
+    .api(Access::Role(ARTIST), routes!(add_track))
+    .api(Access::Role(ARTIST), routes!(reorder))
+    .api(Access::Role(ARTIST), routes!(update_track, delete_track))
+    .api(Access::Role(ARTIST), routes!(replace_audio))
+    .api(Access::Public, routes!(stream))
+    .api(Access::Public, routes!(cover))
+    .api(Access::Public, routes!(waveform))
+    .api(Access::Public, routes!(count_play))
+    .with_state(m)
 }
 
 /// An artist profile.

@@ -4,8 +4,9 @@
 // are processed into streams and become two ready tracks, and publishes the release.
 // A listener without an account opens the public album page: two tracks in order, the
 // player plays the first, a click on the waveform seeks to its middle, and when the
-// first track ends the second plays by itself. axe-core checks the editor and the album
-// page.
+// first track ends the second plays by itself. A deep link (`#track=2&time=3s`) opens
+// the album at the second track, three seconds in, as it opens the player other sites
+// embed. axe-core checks the editor, the album page and the embedded player.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -236,6 +237,44 @@ test('a listener plays the album: seeks on the waveform and goes on to the secon
         assert.equal(await items.nth(0).getAttribute('aria-current'), 'false');
         assert.equal(norm(await player.locator('.now').innerText()), FILES[1].title);
         await page.evaluate(() => window.tuttiPlayer.audio.pause());
+        watch.assertClean();
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+test('a deep link starts the album, and the embedded player, at a track and a time',
+  { timeout: 120_000 }, async (t) => {
+    assert.ok(story.publicUrl, 'the artist test did not publish the release');
+    const context = await newContext(env.browser);
+    const page = await context.newPage();
+    const watch = watchPage(page, env.baseUrl);
+    const startsAt = async (track, seconds) => {
+      await page.waitForFunction(() => window.tuttiPlayer?.audio, null, { timeout: 10_000 });
+      assert.equal(await page.evaluate(() => window.tuttiPlayer.index), track - 1, `track ${track} is selected`);
+      await page.waitForFunction((s) => window.tuttiPlayer.audio.currentTime >= s - 0.1, seconds,
+        { timeout: 15_000 });
+      const at = await page.evaluate(() => window.tuttiPlayer.audio.currentTime);
+      assert.ok(at < seconds + 2, `starts near ${seconds} s: ${at} s`);
+      assert.equal(await page.locator('#tracks li').nth(track - 1).getAttribute('aria-current'), 'true');
+      await page.evaluate(() => window.tuttiPlayer.audio.pause());
+    };
+    try {
+      await withArtifacts(t, env, page, async () => {
+        const opened = await page.goto(env.url(`${story.publicUrl}#track=2&time=3s`));
+        assert.ok(opened?.ok(), `the album page answered ${opened?.status()}`);
+        await startsAt(2, 3);
+
+        // The share panel's code embeds the player, which starts where its link says too.
+        const code = await page.locator('#embed-code').inputValue();
+        const src = new URL(code.match(/src="([^"]+)"/)[1]);
+        assert.equal(src.pathname, `/music/embed/albums/${story.albumId}`);
+        const embedded = await page.goto(`${src.href}#track=2&time=2s`);
+        assert.ok(embedded?.ok(), `the embedded player answered ${embedded?.status()}`);
+        await startsAt(2, 2);
+        assert.equal(await page.locator('.embed-player .player').isVisible(), true);
+        await assertAxe(page, 'the embedded player');
         watch.assertClean();
       });
     } finally {

@@ -109,7 +109,6 @@ music-apps-password-replace = Replace the app password
 music-apps-password-replace-sure = Apps using the old app password will stop working. Replace it?
 music-apps-password-delete = Delete the app password
 music-copy = Copy
-music-copied = Copied
 
 ## Admin
 music-admin = Music
@@ -124,3 +123,15 @@ music-admin-tracks = { $count ->
    *[other] { $count } tracks
 }
 music-admin-none = No releases match.
+
+music-share = Share
+music-copy-moment = Copy a link to this moment
+music-copied = Copied
+music-podcast-feed = Podcast feed
+music-playlist = Playlist (M3U)
+music-artist-feed = Feed of new releases
+music-deep-link-hint = A link to this page can start the player at a track and a time: add { $example } to its address.
+music-embed-code = Code to show the player on another site
+music-copy-code = Copy the code
+music-embed-preview = See the embedded player
+music-embed-open = Open on { $site }

@@ -109,7 +109,6 @@ music-apps-password-replace = החלפת סיסמת האפליקציה
 music-apps-password-replace-sure = אפליקציות שמשתמשות בסיסמה הישנה יפסיקו לעבוד. להחליף אותה?
 music-apps-password-delete = מחיקת סיסמת האפליקציה
 music-copy = העתקה
-music-copied = הועתק
 
 ## Admin
 music-admin = מוזיקה
@@ -124,3 +123,15 @@ music-admin-tracks = { $count ->
    *[other] { $count } רצועות
 }
 music-admin-none = אין הוצאות מתאימות.
+
+music-share = שיתוף
+music-copy-moment = העתקת קישור לרגע הזה
+music-copied = הועתק
+music-podcast-feed = פיד פודקאסט
+music-playlist = רשימת השמעה (M3U)
+music-artist-feed = פיד של הוצאות חדשות
+music-deep-link-hint = קישור לדף הזה יכול להתחיל את הנגן ברצועה ובזמן מסוימים: הוסיפו לכתובת שלו { $example }.
+music-embed-code = קוד להצגת הנגן באתר אחר
+music-copy-code = העתקת הקוד
+music-embed-preview = לצפייה בנגן המוטמע
+music-embed-open = פתיחה ב־{ $site }

@@ -9,6 +9,7 @@ mod accounts;
 mod errors;
 mod jobs;
 mod music;
+mod music_share;
 mod oidc;
 mod operations;
 mod pages;

@@ -22,7 +22,7 @@ use crate::helpers::{TestApp, problem, spawn_app, with_token};
 use crate::rehearsal::ARTIST;
 
 /// Two seconds of a chord, stereo 44.1 kHz, encoded with a media engine preset.
-fn tone(preset: &str, dir: &Path, name: &str) -> std::path::PathBuf {
+pub(crate) fn tone(preset: &str, dir: &Path, name: &str) -> std::path::PathBuf {
     let spec = AudioSpec::new(44_100, 2).unwrap();
     let samples: Vec<f32> = (0..88_200)
         .flat_map(|i| {
@@ -44,7 +44,7 @@ fn tone(preset: &str, dir: &Path, name: &str) -> std::path::PathBuf {
 
 /// A file ffmpeg converts from a WAV (AIFF and M4A, which the engine reads but does not
 /// write).
-fn with_ffmpeg(wav: &Path, out: &Path, args: &[&str]) {
+pub(crate) fn with_ffmpeg(wav: &Path, out: &Path, args: &[&str]) {
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-i"])
         .arg(wav)
@@ -55,14 +55,15 @@ fn with_ffmpeg(wav: &Path, out: &Path, args: &[&str]) {
     assert!(status.success());
 }
 
-struct Artist {
+/// An artist's API client, as the studio's editor uses it (shared with `music_share`).
+pub(crate) struct Artist {
     client: Client,
     token: String,
     app_base: String,
 }
 
 impl Artist {
-    async fn new(app: &TestApp, email: &str) -> Artist {
+    pub(crate) async fn new(app: &TestApp, email: &str) -> Artist {
         app.user(email, &[ARTIST]).await;
         let token = app.token(email, TokenScope::Api).await;
         Artist {
@@ -72,7 +73,12 @@ impl Artist {
         }
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
         let mut r = self
             .client
             .request(method, format!("{}/api/v1/music{path}", self.app_base));
@@ -82,7 +88,7 @@ impl Artist {
         r.send().await.unwrap()
     }
 
-    async fn json(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn json(&self, method: Method, path: &str, body: Option<Value>) -> Value {
         let r = self.call(method, path, body).await;
         let status = r.status();
         let text = r.text().await.unwrap();
@@ -95,7 +101,7 @@ impl Artist {
     }
 
     /// Uploads bytes with tus in two PATCHes and returns the upload's id.
-    async fn upload(&self, name: &str, bytes: &[u8]) -> String {
+    pub(crate) async fn upload(&self, name: &str, bytes: &[u8]) -> String {
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         let created = self
             .client
@@ -134,7 +140,7 @@ impl Artist {
         location.rsplit('/').next().unwrap().to_string()
     }
 
-    async fn until_settled(&self, album: &str) -> Value {
+    pub(crate) async fn until_settled(&self, album: &str) -> Value {
         let mut a = Value::Null;
         for _ in 0..600 {
             a = self
