@@ -9,7 +9,8 @@
 //! `process` is the media work of one track; `db`, `routes`, `pages`, `jobs` and
 //! `service` (what the routes, pages and command line share) are the edges; `share`
 //! takes public releases to other sites and apps (embedded player, oEmbed, feeds,
-//! playlists).
+//! playlists); `unlock` is downloads, download codes and private pre-release links;
+//! `subsonic` is the API music apps speak; `admin` takes music down.
 
 pub mod admin;
 pub mod db;
@@ -22,6 +23,7 @@ pub mod routes;
 pub mod service;
 pub mod share;
 pub mod subsonic;
+pub mod unlock;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -55,6 +57,8 @@ pub struct Music {
     /// Where the app password key is (read on first use, made when missing).
     pub key_file: Arc<PathBuf>,
     seal_key: Arc<OnceLock<subsonic::keys::SealKey>>,
+    /// The key of download codes, private links and their grants, read once.
+    pub keys: unlock::Keys,
 }
 
 impl Music {
@@ -63,6 +67,7 @@ impl Music {
             platform,
             key_file: Arc::new(key_file),
             seal_key: Arc::default(),
+            keys: unlock::Keys::default(),
         }
     }
 
@@ -121,6 +126,10 @@ impl Studio for MusicStudio {
             label: "role-artist",
             studio: "music",
         }]
+    }
+
+    fn secret_paths(&self) -> &'static [&'static str] {
+        &["/music/listen/"]
     }
 
     fn nav(&self) -> Option<NavEntry> {

@@ -16,6 +16,7 @@ use crate::db::{self, Album, Artist};
 use crate::domain::{Licence, Lyrics};
 use crate::routes::{album_view, artist_view};
 use crate::service::{self, AlbumInput, ArtistInput, Found, Link, Who, must_be_artist};
+use crate::unlock::{self, Passes};
 use crate::{ARTIST, Music};
 
 /// `(name, source)` pairs of files embedded from one folder, named by their file name.
@@ -30,6 +31,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded!("music/", "../templates/":
     "studio.html", "studio_artist.html", "studio_album.html", "studio_stats.html",
     "apps.html", "admin.html",
     "embed.html", "share.html",
+    "downloads.html", "redeem.html", "studio_unlock.html", "studio_unlocked.html",
 );
 
 pub const ASSETS: &[(&str, &str)] = embedded!("", "../assets/":
@@ -266,22 +268,25 @@ async fn artist_page(
 }
 
 /// A release as the album and track pages show it, or `None` when the viewer may not
-/// see it (not public, and not theirs).
+/// see it (not public, not theirs, and no private link of it in `passes`).
 pub(crate) async fn visible_release(
     m: &Music,
     identity: Option<&Identity>,
+    passes: &Passes,
     artist: &Artist,
     album: &Album,
 ) -> Result<Option<Value>, Problem> {
     let public = service::album_is_public(album, tutti_store::now_ms());
-    if !public && !service::may_preview(&m.platform, identity.map(Who::from), album).await? {
+    let owner = service::may_preview(&m.platform, identity.map(Who::from), album).await?;
+    let private_link = !public && !owner && passes.listens(m, album).await?;
+    if !public && !owner && !private_link {
         return Ok(None);
     }
     let view = album_view(m, artist, album).await?;
     let tracks: Vec<Value> = view
         .tracks
         .iter()
-        .filter(|t| t.taken_down_reason.is_none() || !public)
+        .filter(|t| t.taken_down_reason.is_none() || (!public && owner))
         .map(|t| {
             json!({
                 "id": t.id, "position": t.position, "title": t.title, "credits": t.credits,
@@ -301,7 +306,8 @@ pub(crate) async fn visible_release(
         "licence": {"label": licence.label(), "url": licence.url(), "id": licence.id()},
         "cover": view.cover_url, "public": public, "tracks": tracks,
         "url": view.url, "artist": {"name": artist.name, "url": format!("/music/{}", artist.slug)},
-        "taken_down": album.taken_down_reason,
+        "taken_down": album.taken_down_reason, "private_link": private_link,
+        "downloads": unlock::pages::downloads_view(m, identity, passes, album).await?,
     })))
 }
 
@@ -309,6 +315,7 @@ async fn album_page(
     State(m): State<Music>,
     page: Page,
     MaybeIdentity(identity): MaybeIdentity,
+    passes: Passes,
     Path((artist_slug, album_slug)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     let artist = match find_artist(&m, &artist_slug, &format!("/{album_slug}")).await? {
@@ -321,7 +328,8 @@ async fn album_page(
             return Ok(moved(&format!("/music/{}/{to}", artist.slug)));
         }
     };
-    let Some(release) = visible_release(&m, identity.as_ref(), &artist, &album).await? else {
+    let Some(release) = visible_release(&m, identity.as_ref(), &passes, &artist, &album).await?
+    else {
         return Err(Problem::not_found(format!(
             "{} has no release `{album_slug}`",
             artist.name
@@ -338,6 +346,7 @@ async fn track_page(
     State(m): State<Music>,
     page: Page,
     MaybeIdentity(identity): MaybeIdentity,
+    passes: Passes,
     Path((artist_slug, album_slug, number)): Path<(String, String, String)>,
 ) -> Result<Response, Problem> {
     let rest = format!("/{album_slug}/{number}");
@@ -352,7 +361,8 @@ async fn track_page(
         }
     };
     let missing = || Problem::not_found(format!("{} has no track {number} here", artist.name));
-    let Some(release) = visible_release(&m, identity.as_ref(), &artist, &album).await? else {
+    let Some(release) = visible_release(&m, identity.as_ref(), &passes, &artist, &album).await?
+    else {
         return Err(missing());
     };
     let position: i64 = number.parse().map_err(|_| missing())?;
@@ -564,7 +574,7 @@ async fn studio_album(
         "music/studio_album.html",
         json!({
             "artist": artist_view(&artist), "album": view, "release_at": release_at,
-            "licences": licences(),
+            "licences": licences(), "unlock": unlock::pages::studio_view(&m, &album).await?,
         }),
     )
 }

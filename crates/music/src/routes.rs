@@ -19,6 +19,7 @@ use crate::domain::{Licence, Lyrics};
 use crate::error::MusicError;
 use crate::jobs::cover_variant;
 use crate::service::{self, AlbumInput, ArtistInput, Link, TrackInput, Who, must_be_artist};
+use crate::unlock::Passes;
 use crate::{ARTIST, Music};
 
 /// Every page and API route of the studio.
@@ -26,6 +27,7 @@ pub fn routes(m: Music) -> StudioRoutes {
     crate::admin::routes(crate::share::routes(crate::subsonic::routes(
         crate::pages::routes(Routes::new()),
     )))
+    .merge(crate::unlock::routes::routes())
     .api(Access::Role(ARTIST), routes!(my_artists, create_artist))
     .api(Access::Role(ARTIST), routes!(update_artist, delete_artist))
     .api(Access::Role(ARTIST), routes!(create_album))
@@ -435,6 +437,16 @@ pub async fn audible(
     identity: Option<&Identity>,
     track_id: &str,
 ) -> Result<(Album, Track), MusicError> {
+    audible_with(m, identity, &Passes::default(), track_id).await
+}
+
+/// [`audible`], or opened by a private link whose grant `passes` carries.
+pub async fn audible_with(
+    m: &Music,
+    identity: Option<&Identity>,
+    passes: &Passes,
+    track_id: &str,
+) -> Result<(Album, Track), MusicError> {
     let p = &m.platform;
     let missing = || MusicError::not_found(format!("there is no track `{track_id}`"));
     let track = db::track(p.db.pool(), track_id)
@@ -445,7 +457,10 @@ pub async fn audible(
         .ok_or_else(missing)?;
     let public = service::album_is_public(&album, tutti_store::now_ms())
         && track.taken_down_reason.is_none();
-    if public || service::may_preview(p, identity.map(Who::from), &album).await? {
+    if public
+        || service::may_preview(p, identity.map(Who::from), &album).await?
+        || (track.taken_down_reason.is_none() && passes.listens(m, &album).await?)
+    {
         Ok((album, track))
     } else {
         Err(missing())
@@ -472,11 +487,12 @@ pub struct StreamQuery {
 async fn stream(
     State(m): State<Music>,
     MaybeIdentity(identity): MaybeIdentity,
+    passes: Passes,
     Path(id): Path<String>,
     Query(q): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let (_, track) = audible(&m, identity.as_ref(), &id).await?;
+    let (album, track) = audible_with(&m, identity.as_ref(), &passes, &id).await?;
     let format = q.format.as_deref().unwrap_or("opus");
     if !matches!(format, "opus" | "mp3") {
         return Err(Problem::invalid(
@@ -491,11 +507,17 @@ async fn stream(
             "the track is still being processed; try again in a moment",
         ));
     };
+    // Shared caches must not keep what only its owner or a private link may hear.
+    let caching = if service::album_is_public(&album, tutti_store::now_ms()) {
+        Caching::Immutable
+    } else {
+        Caching::Private
+    };
     serve::blob(
         &m.platform.blobs,
         &r.blob_key,
         &r.media_type,
-        Caching::Immutable,
+        caching,
         &headers,
     )
     .await
@@ -516,6 +538,7 @@ pub struct CoverQuery {
 async fn cover(
     State(m): State<Music>,
     MaybeIdentity(identity): MaybeIdentity,
+    passes: Passes,
     Path(id): Path<String>,
     Query(q): Query<CoverQuery>,
     headers: HeaderMap,
@@ -523,13 +546,20 @@ async fn cover(
     let p = &m.platform;
     let missing = || Problem::not_found(format!("release `{id}` has no cover"));
     let album = db::album(p.db.pool(), &id).await?.ok_or_else(missing)?;
-    let visible = service::album_is_public(&album, tutti_store::now_ms())
-        || service::may_preview(p, identity.as_ref().map(Who::from), &album).await?;
+    let public = service::album_is_public(&album, tutti_store::now_ms());
+    let visible = public
+        || service::may_preview(p, identity.as_ref().map(Who::from), &album).await?
+        || passes.listens(&m, &album).await?;
     let Some(prefix) = album.cover_key.as_deref().filter(|_| visible) else {
         return Err(missing());
     };
     let key = cover_variant(prefix, q.size.unwrap_or(600));
-    serve::blob(&p.blobs, &key, "image/jpeg", Caching::Immutable, &headers).await
+    let caching = if public {
+        Caching::Immutable
+    } else {
+        Caching::Private
+    };
+    serve::blob(&p.blobs, &key, "image/jpeg", caching, &headers).await
 }
 
 #[utoipa::path(post, path = "/music/tracks/{id}/plays", tag = "music",
@@ -554,10 +584,16 @@ async fn count_play(
 async fn waveform(
     State(m): State<Music>,
     MaybeIdentity(identity): MaybeIdentity,
+    passes: Passes,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     use axum::response::IntoResponse;
-    let (_, track) = audible(&m, identity.as_ref(), &id).await?;
+    let (album, track) = audible_with(&m, identity.as_ref(), &passes, &id).await?;
+    let caching = if service::album_is_public(&album, tutti_store::now_ms()) {
+        "public, max-age=300"
+    } else {
+        "private, max-age=300"
+    };
     let Some(peaks) = track.waveform else {
         return Err(Problem::conflict(
             "not-ready",
@@ -567,7 +603,7 @@ async fn waveform(
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "application/json"),
-            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+            (axum::http::header::CACHE_CONTROL, caching),
         ],
         peaks,
     )

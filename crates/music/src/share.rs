@@ -344,7 +344,7 @@ async fn embed_album(
 ) -> Result<Response, Problem> {
     let missing = || Problem::not_found(format!("there is no public release `{id}`"));
     let (artist, album) = public_release(&m, &id).await?.ok_or_else(missing)?;
-    let release = visible_release(&m, None, &artist, &album)
+    let release = visible_release(&m, None, &crate::unlock::Passes::default(), &artist, &album)
         .await?
         .ok_or_else(missing)?;
     let share = page_links(&m.platform.settings, &artist, &release, None);
@@ -364,7 +364,7 @@ async fn embed_track(
 ) -> Result<Response, Problem> {
     let missing = || Problem::not_found(format!("there is no public track `{id}`"));
     let (artist, album, _) = public_track(&m, &id).await?.ok_or_else(missing)?;
-    let release = visible_release(&m, None, &artist, &album)
+    let release = visible_release(&m, None, &crate::unlock::Passes::default(), &artist, &album)
         .await?
         .ok_or_else(missing)?;
     let track = release["tracks"]

@@ -10,6 +10,7 @@ mod errors;
 mod jobs;
 mod music;
 mod music_share;
+mod music_unlock;
 mod oidc;
 mod operations;
 mod pages;

@@ -57,7 +57,7 @@ pub(crate) fn with_ffmpeg(wav: &Path, out: &Path, args: &[&str]) {
 
 /// An artist's API client, as the studio's editor uses it (shared with `music_share`).
 pub(crate) struct Artist {
-    client: Client,
+    pub(crate) client: Client,
     token: String,
     app_base: String,
 }
