@@ -41,19 +41,35 @@ pub const ARTIST: Role = Role::declare("artist");
 pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// `[studios.music]`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MusicSettings {
     /// The file holding the key Subsonic app passwords are sealed with; by default
     /// `music-app-passwords.key` in the data folder. Servers sharing one database must
     /// share this file too, and a backup of the database needs it to be useful.
     pub app_password_key_file: Option<PathBuf>,
+    /// With an S3 blob store, answer streams with a redirect to a short-lived presigned
+    /// URL, so media bytes go from the store to listeners without passing through Tutti.
+    pub presigned_streams: bool,
+    /// How long such a URL works (a player that seeks later asks Tutti again).
+    pub presigned_seconds: u64,
+}
+
+impl Default for MusicSettings {
+    fn default() -> Self {
+        MusicSettings {
+            app_password_key_file: None,
+            presigned_streams: false,
+            presigned_seconds: 600,
+        }
+    }
 }
 
 /// The studio's state, handed to its routes and jobs.
 #[derive(Clone)]
 pub struct Music {
     pub platform: Platform,
+    pub settings: Arc<MusicSettings>,
     /// Where the app password key is (read on first use, made when missing).
     pub key_file: Arc<PathBuf>,
     seal_key: Arc<OnceLock<subsonic::keys::SealKey>>,
@@ -62,13 +78,43 @@ pub struct Music {
 }
 
 impl Music {
-    pub fn new(platform: Platform, key_file: PathBuf) -> Music {
+    pub fn new(platform: Platform, settings: MusicSettings, key_file: PathBuf) -> Music {
         Music {
             platform,
+            settings: Arc::new(settings),
             key_file: Arc::new(key_file),
             seal_key: Arc::default(),
             keys: unlock::Keys::default(),
         }
+    }
+
+    /// Answers a media blob: a redirect to the store when the settings say so and the
+    /// store can sign URLs (S3), the bytes with ranges otherwise.
+    pub async fn media(
+        &self,
+        key: &str,
+        media_type: &str,
+        caching: tutti_platform::serve::Caching,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<axum::response::Response, tutti_web::Problem> {
+        use axum::http::{HeaderValue, StatusCode, header};
+        use axum::response::IntoResponse;
+        if self.settings.presigned_streams {
+            let ttl = std::time::Duration::from_secs(self.settings.presigned_seconds.max(60));
+            if let Some(url) = self.platform.blobs.presigned_get(key, ttl).await? {
+                let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
+                if let Ok(v) = HeaderValue::from_str(url.as_str()) {
+                    r.headers_mut().insert(header::LOCATION, v);
+                }
+                // The address expires: nobody may keep the redirect longer than it works.
+                let age = format!("private, max-age={}", ttl.as_secs() / 2);
+                if let Ok(v) = HeaderValue::from_str(&age) {
+                    r.headers_mut().insert(header::CACHE_CONTROL, v);
+                }
+                return Ok(r);
+            }
+        }
+        tutti_platform::serve::blob(&self.platform.blobs, key, media_type, caching, headers).await
     }
 
     /// The key app passwords are sealed with.
@@ -162,7 +208,7 @@ impl Studio for MusicStudio {
             .app_password_key_file
             .clone()
             .unwrap_or_else(|| subsonic::keys::default_key_file(&self.data_dir));
-        let music = Music::new(platform.clone(), key_file);
+        let music = Music::new(platform.clone(), self.settings.clone(), key_file);
         let routes = routes::routes(music.clone());
         let forget = Arc::new(service::Forgetter(music.platform.clone()));
         Ok(Mounted {

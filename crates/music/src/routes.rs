@@ -513,14 +513,7 @@ async fn stream(
     } else {
         Caching::Private
     };
-    serve::blob(
-        &m.platform.blobs,
-        &r.blob_key,
-        &r.media_type,
-        caching,
-        &headers,
-    )
-    .await
+    m.media(&r.blob_key, &r.media_type, caching, &headers).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

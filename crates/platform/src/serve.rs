@@ -26,7 +26,7 @@ pub async fn blob(
     caching: Caching,
     request: &HeaderMap,
 ) -> Result<Response, Problem> {
-    let Some(size) = blobs.size(key).await? else {
+    let Some((size, written_ms)) = blobs.meta(key).await? else {
         return Err(Problem::not_found("the file is not there (any more)"));
     };
     let etag = format!("\"{:x}-{size:x}\"", fnv(key));
@@ -45,10 +45,25 @@ pub async fn blob(
     if let Ok(v) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, v);
     }
-    let matches = request
+    let written = std::time::UNIX_EPOCH
+        + std::time::Duration::from_millis(u64::try_from(written_ms).unwrap_or(0));
+    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(written)) {
+        headers.insert(header::LAST_MODIFIED, v);
+    }
+    let if_none_match = request
         .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .and_then(|v| v.to_str().ok());
+    let matches = match if_none_match {
+        Some(v) => v.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
+        // RFC 9110 §13.1.3: If-Modified-Since counts only without If-None-Match; dates
+        // have whole seconds, so the blob is unchanged when written within that second.
+        None => request
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(|since| since.duration_since(std::time::UNIX_EPOCH).ok())
+            .is_some_and(|since| written_ms / 1000 <= since.as_secs() as i64),
+    };
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
     }

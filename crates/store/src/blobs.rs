@@ -23,6 +23,7 @@ use object_store::local::LocalFileSystem;
 use object_store::multipart::MultipartStore;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
+use object_store::signer::Signer;
 use object_store::{ObjectStore, ObjectStoreExt, ObjectStoreScheme, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
 
@@ -37,6 +38,9 @@ pub struct Blobs {
     /// The folder of a local store, where resumable writes keep their append files.
     local_root: Option<PathBuf>,
     description: String,
+    /// An S3 store's URL signer and the key prefix of the blob URL, so a client can be
+    /// sent to fetch a blob straight from the store.
+    signer: Option<(Arc<dyn Signer>, Path)>,
 }
 
 impl std::fmt::Debug for Blobs {
@@ -105,6 +109,7 @@ impl Blobs {
                 multipart: None,
                 description: format!("local folder {}", root.display()),
                 local_root: Some(root),
+                signer: None,
             });
         }
         let url = url::Url::parse(location).map_err(|e| {
@@ -113,6 +118,7 @@ impl Blobs {
         let (scheme, _) = ObjectStoreScheme::parse(&url).map_err(|e| {
             StoreError::Config(format!("blob URL {location:?} names no known store: {e}"))
         })?;
+        let mut signer: Option<(Arc<dyn Signer>, Path)> = None;
         let (store, multipart) = match scheme {
             ObjectStoreScheme::AmazonS3 => {
                 let mut builder = object_store::aws::AmazonS3Builder::new().with_url(url.as_str());
@@ -121,6 +127,10 @@ impl Blobs {
                         builder = builder.with_config(k, value);
                     }
                 }
+                let (_, prefix) = ObjectStoreScheme::parse(&url).map_err(|e| {
+                    StoreError::Config(format!("blob URL {location:?} names no known store: {e}"))
+                })?;
+                signer = Some((Arc::new(builder.clone().build()?), prefix));
                 with_prefix(builder.build()?, &url)?
             }
             ObjectStoreScheme::GoogleCloudStorage => {
@@ -156,6 +166,7 @@ impl Blobs {
         Ok(Blobs {
             store,
             multipart,
+            signer,
             local_root: None,
             description: format!(
                 "{}://{}{}",
@@ -291,6 +302,33 @@ impl Blobs {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The blob's size and when it was written (ms since the epoch), `None` when there is
+    /// no such blob: what a `Last-Modified` answer needs.
+    pub async fn meta(&self, key: &str) -> Result<Option<(u64, i64)>> {
+        match self.store.head(&parse_key(key)?).await {
+            Ok(meta) => Ok(Some((meta.size, meta.last_modified.timestamp_millis()))),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A URL that fetches the blob straight from the store for `ttl`, for stores that can
+    /// sign one (S3); `None` for the others, which must be served through the server.
+    pub async fn presigned_get(
+        &self,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<url::Url>> {
+        let Some((signer, prefix)) = &self.signer else {
+            return Ok(None);
+        };
+        let key = parse_key(key)?;
+        let full: Path = prefix.parts().chain(key.parts()).collect();
+        Ok(Some(
+            signer.signed_url(http::Method::GET, &full, ttl).await?,
+        ))
     }
 
     /// Deletes a blob; deleting one that is already gone is not an error.

@@ -686,14 +686,9 @@ async fn stream(c: &Ctx<'_>, download: bool) -> Result<Answer> {
         let ext = if r.format == "opus" { "opus" } else { "mp3" };
         (r.blob_key.clone(), r.media_type.clone(), ext.to_string())
     };
-    let response = serve::blob(
-        &c.m.platform.blobs,
-        &key,
-        &media_type,
-        Caching::Immutable,
-        c.headers,
-    )
-    .await;
+    let response =
+        c.m.media(&key, &media_type, Caching::Immutable, c.headers)
+            .await;
     let response = match response {
         Ok(r) => r,
         // A range past the end is the HTTP client's business, answered as HTTP.

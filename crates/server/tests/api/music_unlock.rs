@@ -16,7 +16,11 @@ use crate::music::{Artist, tone};
 
 /// A release of `artist` with the files at `paths` uploaded and processed; returns the
 /// release's id and its tracks.
-async fn release(artist: &Artist, slug: &str, paths: &[std::path::PathBuf]) -> (String, Value) {
+pub(crate) async fn release(
+    artist: &Artist,
+    slug: &str,
+    paths: &[std::path::PathBuf],
+) -> (String, Value) {
     let profile = artist
         .json(
             Method::POST,
@@ -51,7 +55,7 @@ async fn release(artist: &Artist, slug: &str, paths: &[std::path::PathBuf]) -> (
 }
 
 /// Publishes (or keeps as a draft) with this download choice.
-async fn settings(artist: &Artist, album_id: &str, visibility: &str, downloads: &str) {
+pub(crate) async fn settings(artist: &Artist, album_id: &str, visibility: &str, downloads: &str) {
     artist
         .json(
             Method::PUT,
