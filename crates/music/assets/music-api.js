@@ -1,6 +1,8 @@
 // Calls from the music pages: JSON under /api/v1/music with the page's CSRF token, and
-// resumable uploads over tus 1.0 (/api/v1/uploads): a dropped connection asks the server
-// how much arrived (HEAD) and continues from there.
+// resumable uploads over tus 1.0 (/api/v1/uploads) with tus-js-client (vendored): a
+// dropped connection asks the server how much arrived (HEAD) and continues from there.
+
+import { Upload } from '/assets/tus.js';
 
 export const API = '/api/v1/music';
 const UPLOADS = '/api/v1/uploads';
@@ -47,61 +49,45 @@ export async function api(path, { method = 'GET', body, csrf = '' } = {}) {
   return text ? JSON.parse(text) : null;
 }
 
-function metadata(pairs) {
-  const utf8 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
-  return Object.entries(pairs)
-    .map(([k, v]) => `${k} ${utf8(String(v))}`)
-    .join(',');
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
- * Uploads `file` with tus and resolves to the upload's id. `onProgress(sent, total)` is
- * called as bytes are acknowledged. Network failures are retried with backoff, from the
- * offset the server reports.
+ * Uploads `file` with tus (tus-js-client) and resolves to the upload's id.
+ * `onProgress(sent, total)` follows the bytes the server acknowledged. Network failures
+ * and server errors are retried with backoff from the offset the server reports, and an
+ * upload cut off by a reload continues where it stopped (its address is remembered in
+ * localStorage until it succeeds).
  */
-export async function upload(file, { csrf, onProgress = () => {}, studio = 'music' } = {}) {
-  const tus = { 'Tus-Resumable': '1.0.0', 'X-CSRF-Token': csrf };
-  const created = await fetch(UPLOADS, {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: {
-      ...tus,
-      'Upload-Length': String(file.size),
-      'Upload-Metadata': metadata({ filename: file.name, filetype: file.type || '', studio }),
-    },
+export function upload(file, { csrf, onProgress = () => {}, studio = 'music' } = {}) {
+  return new Promise((resolve, reject) => {
+    const job = new Upload(file, {
+      endpoint: UPLOADS,
+      chunkSize: CHUNK_BYTES,
+      retryDelays: [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000],
+      metadata: { filename: file.name, filetype: file.type || '', studio },
+      headers: { 'X-CSRF-Token': csrf },
+      removeFingerprintOnSuccess: true,
+      onProgress: (sent, total) => onProgress(sent, total),
+      onShouldRetry: (error) => {
+        const status = error.originalResponse?.getStatus() ?? 0;
+        return status === 0 || status === 409 || status === 423 || status >= 500;
+      },
+      onError: (error) => {
+        const response = error.originalResponse;
+        let body = {};
+        try {
+          body = JSON.parse(response?.getBody() || '{}');
+        } catch {
+          body = {};
+        }
+        reject(new Problem(response?.getStatus() ?? 0, body && typeof body === 'object' ? body : {}));
+      },
+      onSuccess: () => resolve(job.url.split('/').filter(Boolean).pop()),
+    });
+    onProgress(0, file.size);
+    job.findPreviousUploads()
+      .then((previous) => {
+        if (previous.length) job.resumeFromPreviousUpload(previous[0]);
+        job.start();
+      })
+      .catch(() => job.start());
   });
-  if (!created.ok) throw await problemOf(created);
-  const location = created.headers.get('Location');
-  const id = location.split('/').filter(Boolean).pop();
-  let offset = 0;
-  let failures = 0;
-  onProgress(0, file.size);
-  while (offset < file.size) {
-    try {
-      const body = file.slice(offset, Math.min(file.size, offset + CHUNK_BYTES));
-      const sent = await fetch(location, {
-        method: 'PATCH',
-        credentials: 'same-origin',
-        headers: { ...tus, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
-        body,
-      });
-      if (sent.status === 409 || sent.status >= 500) {
-        throw new Problem(sent.status);
-      }
-      if (!sent.ok) throw await problemOf(sent);
-      offset = Number(sent.headers.get('Upload-Offset'));
-      failures = 0;
-      onProgress(offset, file.size);
-    } catch (error) {
-      if (error instanceof Problem && error.status && error.status < 500 && error.status !== 409) throw error;
-      failures += 1;
-      if (failures > 8) throw error;
-      await sleep(Math.min(30000, 500 * 2 ** failures));
-      const head = await fetch(location, { method: 'HEAD', credentials: 'same-origin', headers: tus }).catch(() => null);
-      if (head?.ok) offset = Number(head.headers.get('Upload-Offset'));
-    }
-  }
-  return id;
 }
