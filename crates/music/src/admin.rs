@@ -39,14 +39,7 @@ struct ListQuery {
 }
 
 async fn releases(m: &Music, filter: &str) -> Result<Vec<Album>, MusicError> {
-    let like = format!(
-        "%{}%",
-        filter
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let like = db::like_pattern(filter);
     Ok(sqlx::query_as(sql!(
         "SELECT {ALBUM_COLUMNS} FROM music_albums WHERE LOWER(title) LIKE $1 ESCAPE '\\' \
          OR artist_id IN (SELECT id FROM music_artists WHERE LOWER(name) LIKE $1 ESCAPE '\\') \

@@ -670,19 +670,24 @@ pub async fn play_totals<'c>(
     .await?)
 }
 
-/// Artists, public releases and their tracks whose name or title holds `needle`.
-pub async fn search<'c, E>(e: E, needle: &str, now: i64, limit: i64) -> Result<Found>
-where
-    E: Executor<'c, Database = Any> + Copy,
-{
-    let like = format!(
+/// A case-insensitive `LIKE … ESCAPE '\\'` pattern matching text that holds `needle`.
+pub(crate) fn like_pattern(needle: &str) -> String {
+    format!(
         "%{}%",
         needle
             .to_lowercase()
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_")
-    );
+    )
+}
+
+/// Artists, public releases and their tracks whose name or title holds `needle`.
+pub async fn search<'c, E>(e: E, needle: &str, now: i64, limit: i64) -> Result<Found>
+where
+    E: Executor<'c, Database = Any> + Copy,
+{
+    let like = like_pattern(needle);
     let artists = sqlx::query_as(sql!(
         "SELECT {ARTIST_COLUMNS} FROM music_artists a WHERE LOWER(a.name) LIKE $2 ESCAPE '\\' \
          AND EXISTS (SELECT 1 FROM music_albums b WHERE b.artist_id = a.id AND {PUBLIC_ALBUM}) \

@@ -324,14 +324,7 @@ pub async fn search<'c, E>(e: E, needle: &str, now: i64, pages: [(i64, i64); 3])
 where
     E: Executor<'c, Database = Any> + Copy,
 {
-    let like = format!(
-        "%{}%",
-        needle
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let like = crate::db::like_pattern(needle);
     let [
         (artist_count, artist_offset),
         (album_count, album_offset),
