@@ -89,6 +89,7 @@ function start(section, list) {
       }
       li.querySelector('.n').textContent = t.position;
       li.querySelector('.title').textContent = t.title;
+      li.querySelector('a.edit')?.setAttribute('href', `/music/studio/tracks/${t.id}`);
       li.querySelector('.status').textContent =
         document.querySelector(`[data-status-text="${t.status}"]`)?.textContent || t.status;
       li.dataset.status = t.status;

@@ -7,7 +7,8 @@
 //!
 //! `domain` holds the rules (slugs, licences, when a release is public, lyrics);
 //! `process` is the media work of one track; `db`, `routes`, `pages`, `jobs` and
-//! `service` (what the routes, pages and command line share) are the edges; `share`
+//! `service` (what the routes, pages and command line share) are the edges; `editor`
+//! is the studio's track editor and picture uploads (covers, artist pictures); `share`
 //! takes public releases to other sites and apps (embedded player, oEmbed, feeds,
 //! playlists); `unlock` is downloads, download codes and private pre-release links;
 //! `subsonic` is the API music apps speak; `admin` takes music down.
@@ -15,6 +16,7 @@
 pub mod admin;
 pub mod db;
 pub mod domain;
+pub mod editor;
 pub mod error;
 pub mod jobs;
 pub mod pages;

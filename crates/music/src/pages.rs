@@ -32,10 +32,11 @@ pub const TEMPLATES: &[(&str, &str)] = embedded!("music/", "../templates/":
     "apps.html", "admin.html",
     "embed.html", "share.html",
     "downloads.html", "redeem.html", "studio_unlock.html", "studio_unlocked.html",
+    "studio_track.html",
 );
 
 pub const ASSETS: &[(&str, &str)] = embedded!("", "../assets/":
-    "music.css", "music-api.js", "music-player.js", "music-studio.js",
+    "music.css", "music-api.js", "music-player.js", "music-studio.js", "music-editor.js",
 );
 
 /// The studio's page routes, added to the API routes in [`crate::routes::routes`].
@@ -106,7 +107,7 @@ pub(crate) fn moved(to: &str) -> Response {
         .into_response()
 }
 
-fn date_of(ms: i64) -> String {
+pub(crate) fn date_of(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .map(|t| t.date().to_string())
         .unwrap_or_default()
@@ -125,7 +126,7 @@ fn release_card(artist: &Artist, a: &Album) -> Value {
         "title": a.title, "kind": a.kind, "url": format!("/music/{}/{}", artist.slug, a.slug),
         "artist": artist.name, "artist_url": format!("/music/{}", artist.slug),
         "date": date_of(a.release_at),
-        "cover": a.cover_key.as_ref().map(|_| format!("/api/v1/music/albums/{}/cover?size=300", a.id)),
+        "cover": a.cover_key.as_ref().map(|key| crate::editor::cover_url(&a.id, key, 300)),
         "licence": licence.label(),
     })
 }
@@ -263,6 +264,8 @@ async fn artist_page(
         json!({
             "artist": artist_view(&artist), "albums": albums, "singles": singles,
             "featured": featured, "owner": owner,
+            "picture": artist.picture_key.as_ref()
+                .map(|key| crate::editor::picture_url(&artist.id, key, 300)),
         }),
     )
 }
@@ -462,7 +465,19 @@ async fn studio_artist(
     identity: Identity,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let artist = service::owned_artist(&m.platform, Who::from(&identity), &id).await?;
+    studio_artist_page(&m, &page, Who::from(&identity), &id, None).await
+}
+
+/// The artist editor, with `error` (a problem as [`Page::shown`] gives it) beside its
+/// field and a 422 when a form of it was refused.
+pub(crate) async fn studio_artist_page(
+    m: &Music,
+    page: &Page,
+    who: Who<'_>,
+    id: &str,
+    error: Option<Value>,
+) -> Result<Response, Problem> {
+    let artist = service::owned_artist(&m.platform, who, id).await?;
     let releases: Vec<Value> = db::albums_of(m.platform.db.pool(), &artist.id)
         .await?
         .iter()
@@ -481,13 +496,30 @@ async fn studio_artist(
         .map(|l| format!("{} {}", l.label, l.url))
         .collect::<Vec<_>>()
         .join("\n");
-    page.render(
-        "music/studio_artist.html",
-        json!({
-            "artist": artist_view(&artist), "links_text": links_text, "releases": releases,
-            "licences": licences(),
-        }),
+    let picture = artist
+        .picture_key
+        .as_ref()
+        .map(|key| crate::editor::picture_url(&artist.id, key, 300));
+    refused_with(
+        page.render(
+            "music/studio_artist.html",
+            json!({
+                "artist": artist_view(&artist), "links_text": links_text, "releases": releases,
+                "licences": licences(), "picture": picture, "error": error,
+            }),
+        ),
+        error.is_some(),
     )
+}
+
+/// A page re-shown because a form of it was refused answers 422, so scripts and tests
+/// tell it from a plain view.
+fn refused_with(page: Result<Response, Problem>, refused: bool) -> Result<Response, Problem> {
+    let mut response = page?;
+    if refused {
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(response)
 }
 
 fn licences() -> Vec<Value> {
@@ -561,8 +593,20 @@ async fn studio_album(
     identity: Identity,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let (artist, album) = service::owned_album(&m.platform, Who::from(&identity), &id).await?;
-    let view = album_view(&m, &artist, &album).await?;
+    studio_album_page(&m, &page, Who::from(&identity), &id, None).await
+}
+
+/// The release editor, with `error` (a problem as [`Page::shown`] gives it) beside its
+/// field and a 422 when a form of it was refused.
+pub(crate) async fn studio_album_page(
+    m: &Music,
+    page: &Page,
+    who: Who<'_>,
+    id: &str,
+    error: Option<Value>,
+) -> Result<Response, Problem> {
+    let (artist, album) = service::owned_album(&m.platform, who, id).await?;
+    let view = album_view(m, &artist, &album).await?;
     let release_at = time::OffsetDateTime::from_unix_timestamp(album.release_at.div_euclid(1000))
         .ok()
         .and_then(|t| {
@@ -570,12 +614,16 @@ async fn studio_album(
                 .ok()
         })
         .unwrap_or_default();
-    page.render(
-        "music/studio_album.html",
-        json!({
-            "artist": artist_view(&artist), "album": view, "release_at": release_at,
-            "licences": licences(), "unlock": unlock::pages::studio_view(&m, &album).await?,
-        }),
+    refused_with(
+        page.render(
+            "music/studio_album.html",
+            json!({
+                "artist": artist_view(&artist), "album": view, "release_at": release_at,
+                "licences": licences(), "unlock": unlock::pages::studio_view(m, &album).await?,
+                "error": error,
+            }),
+        ),
+        error.is_some(),
     )
 }
 

@@ -25,7 +25,7 @@ use crate::{ARTIST, Music};
 /// Every page and API route of the studio.
 pub fn routes(m: Music) -> StudioRoutes {
     crate::admin::routes(crate::share::routes(crate::subsonic::routes(
-        crate::pages::routes(Routes::new()),
+        crate::editor::routes(crate::pages::routes(Routes::new())),
     )))
     .merge(crate::unlock::routes::routes())
     .api(Access::Role(ARTIST), routes!(my_artists, create_artist))
@@ -187,7 +187,7 @@ pub async fn album_view(m: &Music, artist: &Artist, a: &Album) -> Result<AlbumVi
         cover_url: a
             .cover_key
             .as_ref()
-            .map(|_| format!("/api/v1/music/albums/{}/cover?size=600", a.id)),
+            .map(|key| crate::editor::cover_url(&a.id, key, 600)),
         taken_down_reason: a.taken_down_reason.clone(),
         url: format!("/music/{}/{}", artist.slug, a.slug),
         tracks,
@@ -521,6 +521,8 @@ async fn stream(
 pub struct CoverQuery {
     /// Pixels per side wanted; the nearest stored size at or above it is sent.
     pub size: Option<u32>,
+    /// The cover's version (pages' links carry it, so a new cover is a new URL).
+    pub v: Option<String>,
 }
 
 #[utoipa::path(get, path = "/music/albums/{id}/cover", tag = "music",

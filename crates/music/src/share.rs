@@ -128,12 +128,10 @@ fn stream_path(track: &Track, format: &str) -> String {
 }
 
 fn cover_url(settings: &Settings, album: &Album, size: u32) -> Option<String> {
-    album.cover_key.as_ref().map(|_| {
-        settings.link(&format!(
-            "/api/v1/music/albums/{}/cover?size={size}",
-            album.id
-        ))
-    })
+    album
+        .cover_key
+        .as_ref()
+        .map(|key| settings.link(&crate::editor::cover_url(&album.id, key, size)))
 }
 
 fn licence_of(album: &Album) -> Licence {

@@ -3,8 +3,9 @@
 //! session cookie. How a token or session maps to a person is the [`IdentityProvider`]'s
 //! business (the accounts crate); the rules every request obeys live here: requests from
 //! cookie sessions that change something carry the session's CSRF token (a form field
-//! `csrf` or an `X-CSRF-Token` header) and, when the browser says where they come from,
-//! come from this site; problems on page navigations become error pages.
+//! `csrf`, an `X-CSRF-Token` header, or `?csrf=` on a multipart file form) and, when
+//! the browser says where they come from, come from this site; problems on page
+//! navigations become error pages.
 
 use std::sync::Arc;
 
@@ -318,11 +319,27 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, Problem> {
             Err(refused())
         };
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or("");
+    // A file form posted without JavaScript cannot set a header, and its body may be
+    // tens of megabytes: reading it here to find a `csrf` part would hold it all in
+    // memory before the route's own limit and handler see it. So such forms carry the
+    // token in their action's query (`?csrf=`), which is checked without the body.
+    if content_type.starts_with("multipart/form-data") {
+        let sent = req.uri().query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "csrf")
+                .map(|(_, v)| v.into_owned())
+        });
+        return match sent {
+            Some(sent) if same_secret(&sent, expected) => Ok(req),
+            _ => Err(refused()),
+        };
+    }
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     if !is_form {
         return Err(refused());
     }

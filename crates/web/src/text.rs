@@ -23,7 +23,8 @@ pub fn is_allowed(c: char) -> bool {
 /// control or bidi-formatting characters. `what` names it in the error ("The name").
 pub fn single_line(raw: &str, field: &str, what: &str, max: usize) -> Result<String, Problem> {
     let text = raw.trim();
-    if text.is_empty() || text.chars().count() > max {
+    // The limit counts what was sent, spaces included, as the API schema's maxLength does.
+    if text.is_empty() || raw.chars().count() > max {
         return Err(Problem::invalid(
             field,
             format!("{what} must have between 1 and {max} characters."),

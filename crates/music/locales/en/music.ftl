@@ -204,3 +204,27 @@ problem-code-used-up = This download code has been used as many times as it allo
 problem-taken-down = This release was taken down.
 problem-downloads-off = The artist does not offer downloads of this release.
 problem-format-not-offered = The artist does not offer this kind of file of this release.
+
+# The track editor and pictures
+music-track-details = Track details
+music-track-number = Track number
+music-featured-place = Featured on the artist's page
+music-featured-none = Not featured
+music-lyrics-hint = Plain text, or synced lyrics with one timed line each: [mm:ss.xx] words (for example [01:02.50] Here comes the chorus).
+music-replace-audio = Replace the audio
+music-replace-audio-hint = The new file keeps the track's address, number and play counts; it is processed again before listeners hear it.
+music-replace-audio-needs-script = Replacing the audio needs JavaScript for the resumable upload.
+music-choose-audio = Choose an audio file
+music-cover = Cover art
+music-no-cover = This release has no cover yet.
+music-choose-cover = Choose a cover image
+music-upload-cover = Upload cover
+music-remove-cover = Remove cover
+music-remove-cover-confirm = Remove this release's cover?
+music-picture = Profile picture
+music-no-picture = No profile picture yet.
+music-choose-picture = Choose a picture
+music-upload-picture = Upload picture
+music-remove-picture = Remove picture
+music-remove-picture-confirm = Remove the profile picture?
+music-picture-hint = JPEG, PNG or WebP, at most 20 MB; square pictures look best.

@@ -204,3 +204,27 @@ problem-code-used-up = קוד ההורדה הזה מומש כבר כמספר ה�
 problem-taken-down = ההוצאה הזאת הוסרה.
 problem-downloads-off = האמן לא מציע הורדות של ההוצאה הזאת.
 problem-format-not-offered = האמן לא מציע סוג קובץ זה של ההוצאה הזאת.
+
+# The track editor and pictures
+music-track-details = פרטי הרצועה
+music-track-number = מספר רצועה
+music-featured-place = מוצגת בעמוד האמן
+music-featured-none = לא מוצגת
+music-lyrics-hint = טקסט רגיל, או מילים מסונכרנות עם שורה מתוזמנת אחת בכל פעם: [mm:ss.xx] מילים (למשל [01:02.50] הנה מגיע הפזמון).
+music-replace-audio = החלפת השמע
+music-replace-audio-hint = הקובץ החדש שומר על הכתובת, המספר וספירת ההשמעות של הרצועה; הוא מעובד מחדש לפני שהמאזינים ישמעו אותו.
+music-replace-audio-needs-script = החלפת השמע דורשת JavaScript להעלאה שניתן לחדש.
+music-choose-audio = בחירת קובץ שמע
+music-cover = עטיפה
+music-no-cover = לפרסום הזה אין עדיין עטיפה.
+music-choose-cover = בחירת תמונת עטיפה
+music-upload-cover = העלאת עטיפה
+music-remove-cover = הסרת העטיפה
+music-remove-cover-confirm = להסיר את העטיפה של הפרסום הזה?
+music-picture = תמונת פרופיל
+music-no-picture = אין עדיין תמונת פרופיל.
+music-choose-picture = בחירת תמונה
+music-upload-picture = העלאת תמונה
+music-remove-picture = הסרת התמונה
+music-remove-picture-confirm = להסיר את תמונת הפרופיל?
+music-picture-hint = JPEG‏, PNG או WebP, עד 20 MB; תמונות ריבועיות נראות הכי טוב.

@@ -9,6 +9,7 @@ mod accounts;
 mod errors;
 mod jobs;
 mod music;
+mod music_editor;
 mod music_hostile;
 mod music_media;
 mod music_share;
