@@ -2,10 +2,10 @@
 //! prints what it measured (see the `tutti_loadgen` library for how).
 
 use clap::{Parser, Subcommand};
-use tutti_loadgen::scenarios::{pages, recital};
+use tutti_loadgen::scenarios::{music, pages, recital};
 
-/// Open-loop load generator for Tutti: fixed-rate requests from signed-in virtual users,
-/// latencies from each request's scheduled send time.
+/// Open-loop load generator for Tutti: fixed-rate requests from virtual users (signed in,
+/// or anonymous listeners), latencies from each request's scheduled send time.
 #[derive(Debug, Parser)]
 #[command(name = "tutti-load", version)]
 struct Cli {
@@ -17,6 +17,9 @@ struct Cli {
 enum Scenario {
     /// The home page and an authenticated API read (GET /api/v1/me), alternately.
     Pages(pages::PagesArgs),
+    /// Opening an album, anonymously: the public album page and the Subsonic getAlbum
+    /// call (with an API key), alternately.
+    Music(music::MusicArgs),
     /// Speakers reading aloud: each streams a WebM/Opus recording in chunks at real-time
     /// pace, marks its sentences and ends its session; chunk acknowledgement latency, lost
     /// chunks, and (with --wait-processing) the processing rate.
@@ -28,6 +31,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.scenario {
         Scenario::Pages(args) => pages::run(args).await.map(|_| ()),
+        Scenario::Music(args) => music::run(args).await.map(|_| ()),
         Scenario::Recital(args) => recital::run(args).await.map(|_| ()),
     }
 }

@@ -1,7 +1,9 @@
 //! One module per scenario, each with its options (the shared [`crate::run::LoadArgs`],
 //! or [`crate::run::ClientArgs`] for a scenario on its own timeline, plus its own) and a
-//! `run` that signs its users in and drives its workload. The choir and meetings
-//! scenarios come here beside `pages` and `recital`.
+//! `run` that signs its users in (or, for `music`, makes anonymous listeners) and drives
+//! its workload. The choir and meetings scenarios come here beside `pages`, `music` and
+//! `recital`.
 
+pub mod music;
 pub mod pages;
 pub mod recital;
