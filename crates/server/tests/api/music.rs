@@ -253,7 +253,11 @@ async fn an_artist_publishes_an_album_of_every_format_and_listeners_stream_it() 
                 Some(json!({"upload_id": id})),
             )
             .await;
-        assert_eq!(track["status"], "waiting");
+        // The job worker may already have picked it up when the answer is written.
+        assert!(
+            track["status"] == "waiting" || track["status"] == "processing",
+            "{track}"
+        );
     }
     // The same upload cannot become a second track.
     let settled = artist.until_settled(&album_id).await;
