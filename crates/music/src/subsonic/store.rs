@@ -138,27 +138,35 @@ pub async fn tracks<'c>(
     Ok(q.fetch_all(e).await?)
 }
 
+/// The rows of `query` for `ids`, where `{list}` in it stands for the ids' placeholders
+/// (`$1, $2, …`); no query at all for no ids.
+async fn for_ids<'c, T>(
+    e: impl Executor<'c, Database = Any>,
+    query: &str,
+    ids: &[String],
+) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = sqlx::AssertSqlSafe(query.replace("{list}", &placeholders(1, ids.len())));
+    let mut q = sqlx::query_as::<_, T>(sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    Ok(q.fetch_all(e).await?)
+}
+
 /// Artists by id (any: the caller only asks for those of public things).
 pub async fn artists_by_id<'c>(
     e: impl Executor<'c, Database = Any>,
     ids: &[String],
 ) -> Result<HashMap<String, Artist>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = sql!(
-        "SELECT {ARTIST_COLUMNS} FROM music_artists WHERE id IN ({list})",
-        list = placeholders(1, ids.len())
-    );
-    let mut q = sqlx::query_as::<_, Artist>(sql);
-    for id in ids {
-        q = q.bind(id);
-    }
-    Ok(q.fetch_all(e)
-        .await?
-        .into_iter()
-        .map(|a| (a.id.clone(), a))
-        .collect())
+    let query = format!("SELECT {ARTIST_COLUMNS} FROM music_artists WHERE id IN ({{list}})");
+    let rows: Vec<Artist> = for_ids(e, &query, ids).await?;
+    Ok(rows.into_iter().map(|a| (a.id.clone(), a)).collect())
 }
 
 /// Albums by id (any visibility; the caller picked ids of public tracks).
@@ -166,22 +174,9 @@ pub async fn albums_by_id<'c>(
     e: impl Executor<'c, Database = Any>,
     ids: &[String],
 ) -> Result<HashMap<String, Album>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = sql!(
-        "SELECT {ALBUM_COLUMNS} FROM music_albums WHERE id IN ({list})",
-        list = placeholders(1, ids.len())
-    );
-    let mut q = sqlx::query_as::<_, Album>(sql);
-    for id in ids {
-        q = q.bind(id);
-    }
-    Ok(q.fetch_all(e)
-        .await?
-        .into_iter()
-        .map(|a| (a.id.clone(), a))
-        .collect())
+    let query = format!("SELECT {ALBUM_COLUMNS} FROM music_albums WHERE id IN ({{list}})");
+    let rows: Vec<Album> = for_ids(e, &query, ids).await?;
+    Ok(rows.into_iter().map(|a| (a.id.clone(), a)).collect())
 }
 
 /// How many ready tracks each release has and how long they last (ms).
@@ -189,24 +184,13 @@ pub async fn album_sizes<'c>(
     e: impl Executor<'c, Database = Any>,
     album_ids: &[String],
 ) -> Result<HashMap<String, (i64, i64)>> {
-    if album_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = sql!(
+    let query = format!(
         "SELECT t.album_id, COUNT(*), CAST(COALESCE(SUM(t.duration_ms), 0) AS BIGINT) \
-         FROM music_tracks t WHERE t.album_id IN ({list}) AND {PUBLIC_TRACK} \
-         GROUP BY t.album_id",
-        list = placeholders(1, album_ids.len())
+         FROM music_tracks t WHERE t.album_id IN ({{list}}) AND {PUBLIC_TRACK} \
+         GROUP BY t.album_id"
     );
-    let mut q = sqlx::query_as::<_, (String, i64, i64)>(sql);
-    for id in album_ids {
-        q = q.bind(id);
-    }
-    Ok(q.fetch_all(e)
-        .await?
-        .into_iter()
-        .map(|(id, n, ms)| (id, (n, ms)))
-        .collect())
+    let rows: Vec<(String, i64, i64)> = for_ids(e, &query, album_ids).await?;
+    Ok(rows.into_iter().map(|(id, n, ms)| (id, (n, ms))).collect())
 }
 
 /// All plays of each of `track_ids`.
@@ -214,19 +198,10 @@ pub async fn play_counts<'c>(
     e: impl Executor<'c, Database = Any>,
     track_ids: &[String],
 ) -> Result<HashMap<String, i64>> {
-    if track_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = sql!(
-        "SELECT track_id, CAST(SUM(plays) AS BIGINT) FROM music_plays \
-         WHERE track_id IN ({list}) GROUP BY track_id",
-        list = placeholders(1, track_ids.len())
-    );
-    let mut q = sqlx::query_as::<_, (String, i64)>(sql);
-    for id in track_ids {
-        q = q.bind(id);
-    }
-    Ok(q.fetch_all(e).await?.into_iter().collect())
+    let query = "SELECT track_id, CAST(SUM(plays) AS BIGINT) FROM music_plays \
+         WHERE track_id IN ({list}) GROUP BY track_id";
+    let rows: Vec<(String, i64)> = for_ids(e, query, track_ids).await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The orders `getAlbumList2` offers that the library can answer.
