@@ -132,9 +132,9 @@ async fn free_artist_slug(p: &Platform, asked: Option<&str>, name: &str) -> Resu
             return Slug::parse("slug", &candidate);
         }
     }
-    Err(MusicError::invalid(
+    Err(MusicError::exists(
         "slug",
-        "choose an address for the artist",
+        "every address made from that name is taken; choose one",
     ))
 }
 
@@ -441,9 +441,9 @@ async fn free_album_slug(
             return Slug::parse("slug", &candidate);
         }
     }
-    Err(MusicError::invalid(
+    Err(MusicError::exists(
         "slug",
-        "choose an address for the release",
+        "every address made from that title is taken; choose one",
     ))
 }
 
@@ -641,7 +641,7 @@ pub async fn add_track(
     };
     let existing = db::tracks_of(p.db.pool(), &album.id).await?;
     if album.kind == "single" && !existing.is_empty() {
-        return Err(MusicError::invalid(
+        return Err(MusicError::exists(
             "album",
             "a single has one track; replace its audio instead",
         ));
