@@ -24,6 +24,7 @@ pub mod sweep;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use tutti_platform::brief::Brief;
 use tutti_platform::{Mounted, NavEntry, Platform, PlatformError, Studio};
 use tutti_store::{Blobs, Db, Queue};
 use tutti_web::Web;
@@ -97,7 +98,13 @@ pub struct Accounts {
     pub oidc: Option<Arc<oidc::Oidc>>,
     /// Sign-in and link limits, and the bounded password hasher, of this process.
     pub limits: Arc<limits::Limits>,
+    /// App keys (by hash and scope) resolved a moment ago: [`APP_KEY_TTL`] bounds how
+    /// long a key revoked on another server keeps working here.
+    pub app_keys: Arc<Brief<(String, String), tutti_platform::Identity>>,
 }
+
+/// How long a resolved app key is trusted without reading it again.
+pub const APP_KEY_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl FromRef<Accounts> for Platform {
     fn from_ref(a: &Accounts) -> Platform {
@@ -128,6 +135,7 @@ impl Accounts {
             settings: Arc::new(settings),
             oidc,
             limits,
+            app_keys: Arc::new(Brief::new(10_000, APP_KEY_TTL)),
         })
     }
 

@@ -11,13 +11,15 @@
 //! is the studio's track editor and picture uploads (covers, artist pictures); `share`
 //! takes public releases to other sites and apps (embedded player, oEmbed, feeds,
 //! playlists); `unlock` is downloads, download codes and private pre-release links;
-//! `subsonic` is the API music apps speak; `admin` takes music down.
+//! `subsonic` is the API music apps speak; `admin` takes music down; `hot` remembers
+//! public streams for a moment, so a player's ranges do not each cost database reads.
 
 pub mod admin;
 pub mod db;
 pub mod domain;
 pub mod editor;
 pub mod error;
+pub mod hot;
 pub mod jobs;
 pub mod pages;
 pub mod process;
@@ -77,6 +79,8 @@ pub struct Music {
     seal_key: Arc<OnceLock<subsonic::keys::SealKey>>,
     /// The key of download codes, private links and their grants, read once.
     pub keys: unlock::Keys,
+    /// Public streams resolved a moment ago, so a player's next range skips the database.
+    pub streams: Arc<hot::Streams>,
 }
 
 impl Music {
@@ -87,6 +91,7 @@ impl Music {
             key_file: Arc::new(key_file),
             seal_key: Arc::default(),
             keys: unlock::Keys::default(),
+            streams: Arc::default(),
         }
     }
 
@@ -211,7 +216,17 @@ impl Studio for MusicStudio {
             .clone()
             .unwrap_or_else(|| subsonic::keys::default_key_file(&self.data_dir));
         let music = Music::new(platform.clone(), self.settings.clone(), key_file);
-        let routes = routes::routes(music.clone());
+        let mut routes = routes::routes(music.clone());
+        // A change made through this server (unpublish, take-down, deletion, new audio)
+        // reaches streams at once; other servers' changes take up to `hot::STREAM_TTL`.
+        // A counted play changes nothing a stream depends on, and players send one per
+        // track: forgetting on each would defeat the cache; nor can music apps' calls.
+        let streams = music.streams.clone();
+        routes.router = tutti_platform::brief::forget_on_writes(
+            routes.router,
+            Arc::new(move || streams.brief().forget_all()),
+            |path| path.ends_with("/plays") || path.starts_with("/rest/"),
+        );
         let forget = Arc::new(service::Forgetter(music.platform.clone()));
         Ok(Mounted {
             routes,

@@ -492,8 +492,18 @@ async fn stream(
     Query(q): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let (album, track) = audible_with(&m, identity.as_ref(), &passes, &id).await?;
     let format = q.format.as_deref().unwrap_or("opus");
+    if let Some(r) = m.streams.get(&id, format) {
+        match m
+            .media(&r.blob_key, &r.media_type, Caching::Immutable, &headers)
+            .await
+        {
+            // Its file was replaced a moment ago: ask the database where the new one is.
+            Err(p) if p.status == StatusCode::NOT_FOUND.as_u16() => {}
+            answer => return answer,
+        }
+    }
+    let (album, track) = audible_with(&m, identity.as_ref(), &passes, &id).await?;
     if !matches!(format, "opus" | "mp3") {
         return Err(Problem::invalid(
             "format",
@@ -508,7 +518,10 @@ async fn stream(
         ));
     };
     // Shared caches must not keep what only its owner or a private link may hear.
-    let caching = if service::album_is_public(&album, tutti_store::now_ms()) {
+    let caching = if service::album_is_public(&album, tutti_store::now_ms())
+        && track.taken_down_reason.is_none()
+    {
+        m.streams.remember_public(r);
         Caching::Immutable
     } else {
         Caching::Private

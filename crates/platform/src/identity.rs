@@ -159,6 +159,11 @@ pub trait IdentityProvider: Send + Sync + 'static {
     /// The person with this email (case-insensitive), for protocols that name their user
     /// and prove it with a secret the studio keeps itself (Subsonic's app passwords).
     async fn identify_email(&self, email: &str) -> Result<Option<Identity>, Problem>;
+
+    /// Something may have changed who is who (a key revoked, a role taken, an account
+    /// gone): drop whatever the provider remembers. The server calls it after every
+    /// request that may write.
+    fn forget_remembered(&self) {}
 }
 
 /// What the gate needs: the platform and the one identity provider.

@@ -5,7 +5,7 @@
 //! asking ([`Identity`], resolved once per request by the gate in [`identity`]), the
 //! declaration of who may call each route ([`access`]), the page shell ([`page`]), the
 //! audit log ([`audit`]), WebSockets ([`ws`]) and the platform's own admin pages (jobs,
-//! audit log) and home page ([`core`]).
+//! audit log) and home page ([`core`]); [`brief`] remembers hot reads for a moment.
 //!
 //! Who people are is not decided here: the accounts crate implements
 //! [`IdentityProvider`] for sessions and API tokens, so this crate knows an identity only
@@ -14,6 +14,7 @@
 pub mod access;
 pub mod audit;
 pub mod bodies;
+pub mod brief;
 pub mod core;
 pub mod error;
 pub mod forget;

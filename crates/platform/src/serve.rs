@@ -1,7 +1,8 @@
 //! Serving a blob to a browser's `<audio>` element or a download: one byte range
 //! (`Range: bytes=…`, RFC 9110 §14) so players can seek and resume, a validator
 //! (`ETag`, answered with 304 on `If-None-Match`), and the type the caller names.
-//! Studios that stream media (recital takes, music tracks) answer through this.
+//! Studios that stream media (recital takes, music tracks) answer through this; blobs the
+//! store's memory cache holds are answered from memory.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -26,9 +27,10 @@ pub async fn blob(
     caching: Caching,
     request: &HeaderMap,
 ) -> Result<Response, Problem> {
-    let Some((size, written_ms)) = blobs.meta(key).await? else {
+    let Some(served) = blobs.for_serving(key).await? else {
         return Err(Problem::not_found("the file is not there (any more)"));
     };
+    let (size, written_ms) = (served.size, served.written_ms);
     let etag = format!("\"{:x}-{size:x}\"", fnv(key));
     let mut headers = HeaderMap::new();
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -73,7 +75,10 @@ pub async fn blob(
         .map(|v| parse_range(v, size));
     match range {
         None | Some(Range::Ignore) => {
-            let bytes = blobs.get(key).await?;
+            let bytes = match served.bytes {
+                Some(bytes) => bytes,
+                None => blobs.get(key).await?,
+            };
             headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
             Ok((StatusCode::OK, headers, Body::from(bytes)).into_response())
         }
@@ -92,7 +97,11 @@ pub async fn blob(
             Ok(response)
         }
         Some(Range::Bytes(start, end)) => {
-            let bytes = blobs.get_range(key, start..end + 1).await?;
+            let bytes = match served.bytes {
+                // The range was checked against this very blob's size.
+                Some(bytes) => bytes.slice(start as usize..end as usize + 1),
+                None => blobs.get_range(key, start..end + 1).await?,
+            };
             if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
                 headers.insert(header::CONTENT_RANGE, v);
             }

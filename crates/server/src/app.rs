@@ -130,12 +130,14 @@ pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> a
                 tutti_store::db::redact_url(&settings.database_url)
             )
         })?;
-    let blobs = Blobs::open(&settings.blob_url, &settings.blob_options).with_context(|| {
-        format!(
-            "could not open the blob store {}: check blob_url and blob_options",
-            tutti_store::db::redact_url(&settings.blob_url)
-        )
-    })?;
+    let blobs = Blobs::open(&settings.blob_url, &settings.blob_options)
+        .with_context(|| {
+            format!(
+                "could not open the blob store {}: check blob_url and blob_options",
+                tutti_store::db::redact_url(&settings.blob_url)
+            )
+        })?
+        .with_memory_cache(settings.blob_memory_cache_mib.saturating_mul(1024 * 1024));
     let queue = Queue::new(db.clone())
         .with_stale_after(Duration::from_secs(settings.jobs.stale_after_secs));
     if settings.migrate_on_start {
@@ -244,6 +246,15 @@ pub fn router(app: &App) -> Router {
         studios = studios.merge(m.routes.router.clone());
         openapi.merge(m.routes.openapi.clone());
     }
+    // Any request that may write (through any studio: a key revoked on the music page,
+    // an account deleted by recital) may change who is who; music apps' calls (often
+    // all POSTs) cannot.
+    let provider = app.identity.clone();
+    let studios = tutti_platform::brief::forget_on_writes(
+        studios,
+        Arc::new(move || provider.forget_remembered()),
+        |path| path.starts_with("/rest/"),
+    );
     // Unknown paths go through the gate too, so a browser gets the error page.
     let studios = studios
         .fallback(|| async { Problem::from_status(StatusCode::NOT_FOUND) })

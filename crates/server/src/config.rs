@@ -78,6 +78,9 @@ pub struct Settings {
     pub database_url: String,
     pub blob_url: String,
     pub blob_options: BTreeMap<String, String>,
+    /// MiB of memory for served blobs (streams, covers) kept whole, so hot media is
+    /// answered without touching the store; 0 turns it off.
+    pub blob_memory_cache_mib: u64,
     pub log_format: LogFormat,
     /// One log line per request (method, path, status, latency) at INFO; `false` moves
     /// them to DEBUG, for busy servers whose proxy already keeps an access log.
@@ -116,6 +119,7 @@ struct Raw {
     database_url: Option<String>,
     blob_url: Option<String>,
     blob_options: BTreeMap<String, String>,
+    blob_memory_cache_mib: u64,
     log_format: LogFormat,
     access_log: bool,
     migrate_on_start: bool,
@@ -146,6 +150,7 @@ impl Default for Raw {
             database_url: None,
             blob_url: None,
             blob_options: BTreeMap::new(),
+            blob_memory_cache_mib: 128,
             log_format: LogFormat::Pretty,
             access_log: true,
             migrate_on_start: true,
@@ -177,6 +182,7 @@ const KEYS: &[&str] = &[
     "database_url",
     "blob_url",
     "blob_options",
+    "blob_memory_cache_mib",
     "log_format",
     "access_log",
     "migrate_on_start",
@@ -610,6 +616,7 @@ impl Raw {
             database_url,
             blob_url,
             blob_options: self.blob_options,
+            blob_memory_cache_mib: self.blob_memory_cache_mib,
             log_format: self.log_format,
             access_log: self.access_log,
             migrate_on_start: self.migrate_on_start,

@@ -8,8 +8,10 @@
 //! that outlive a request (resumable uploads) go through [`parts`]: the caller keeps the
 //! upload id and part tags in its database, so any node can continue.
 
+mod memory;
 mod parts;
 
+pub use memory::Served;
 pub use parts::{AppendFile, PartsKind};
 
 use std::collections::BTreeMap;
@@ -41,6 +43,8 @@ pub struct Blobs {
     /// An S3 store's URL signer and the key prefix of the blob URL, so a client can be
     /// sent to fetch a blob straight from the store.
     signer: Option<(Arc<dyn Signer>, Path)>,
+    /// Served blobs held whole in memory, when turned on ([`Blobs::with_memory_cache`]).
+    memory: Option<Arc<memory::Memory>>,
 }
 
 impl std::fmt::Debug for Blobs {
@@ -110,6 +114,7 @@ impl Blobs {
                 description: format!("local folder {}", root.display()),
                 local_root: Some(root),
                 signer: None,
+                memory: None,
             });
         }
         let url = url::Url::parse(location).map_err(|e| {
@@ -167,6 +172,7 @@ impl Blobs {
             store,
             multipart,
             signer,
+            memory: None,
             local_root: None,
             description: format!(
                 "{}://{}{}",
@@ -191,6 +197,7 @@ impl Blobs {
     pub async fn put(&self, key: &str, bytes: impl Into<Bytes>) -> Result<()> {
         let bytes: Bytes = bytes.into();
         let len = bytes.len() as u64;
+        self.forget(key);
         self.store
             .put(&parse_key(key)?, PutPayload::from_bytes(bytes))
             .await?;
@@ -203,6 +210,7 @@ impl Blobs {
     pub async fn put_chunks(&self, key: &str, chunks: Vec<Bytes>) -> Result<()> {
         let payload: PutPayload = chunks.into_iter().collect();
         let len = payload.content_length() as u64;
+        self.forget(key);
         self.store.put(&parse_key(key)?, payload).await?;
         metrics::counter!("tutti_blob_bytes_written_total").increment(len);
         Ok(())
@@ -224,6 +232,7 @@ impl Blobs {
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let path = parse_key(key)?;
+        self.forget(key);
         let upload = self.store.put_multipart(&path).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, STREAM_PART_BYTES);
         let mut hasher = Sha256::new();
@@ -333,6 +342,7 @@ impl Blobs {
 
     /// Deletes a blob; deleting one that is already gone is not an error.
     pub async fn delete(&self, key: &str) -> Result<()> {
+        self.forget(key);
         match self.store.delete(&parse_key(key)?).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),

@@ -327,7 +327,19 @@ async fn songs(c: &Ctx<'_>, name: &'static str, tracks: &[Track]) -> Result<Vec<
     let ids: Vec<String> = tracks.iter().map(|t| t.id.clone()).collect();
     let plays = store::play_counts(c.pool(), &ids).await?;
     let stars = store::stars(c.pool(), c.user(), "track").await?;
-    Ok(tracks
+    Ok(song_els(name, tracks, &albums, &artists, &plays, &stars))
+}
+
+/// Songs from what the caller has read already, so `getAlbum` does not read it twice.
+fn song_els(
+    name: &'static str,
+    tracks: &[Track],
+    albums: &HashMap<String, Album>,
+    artists: &HashMap<String, Artist>,
+    plays: &HashMap<String, i64>,
+    stars: &HashMap<String, i64>,
+) -> Vec<El> {
+    tracks
         .iter()
         .filter_map(|t| {
             let b = albums.get(&t.album_id)?;
@@ -340,7 +352,7 @@ async fn songs(c: &Ctx<'_>, name: &'static str, tracks: &[Track]) -> Result<Vec<
                 stars.get(&t.id).copied(),
             ))
         })
-        .collect())
+        .collect()
 }
 
 /// Albums for `albums`, with their artists, sizes and the caller's stars.
@@ -505,19 +517,21 @@ async fn public_album(c: &Ctx<'_>, id: &str) -> Result<Album> {
 async fn album(c: &Ctx<'_>) -> Result<El> {
     let b = public_album(c, c.params.need("id")?).await?;
     let tracks = store::tracks_of(c.pool(), &b.id).await?;
-    let mut el = albums(c, "album", std::slice::from_ref(&b))
-        .await?
-        .pop()
-        .ok_or_else(|| Fail::not_found("the album went"))?;
-    let plays: i64 = store::play_counts(
-        c.pool(),
-        &tracks.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+    let artists = store::artists_by_id(c.pool(), std::slice::from_ref(&b.artist_id)).await?;
+    let size = store::album_sizes(c.pool(), std::slice::from_ref(&b.id)).await?;
+    let ids: Vec<String> = tracks.iter().map(|t| t.id.clone()).collect();
+    let plays = store::play_counts(c.pool(), &ids).await?;
+    let (album_stars, track_stars) = store::all_stars(c.pool(), c.user()).await?;
+    let el = album_el(
+        "album",
+        &b,
+        artists.get(&b.artist_id),
+        size.get(&b.id).copied().unwrap_or((0, 0)),
+        album_stars.get(&b.id).copied(),
     )
-    .await?
-    .values()
-    .sum();
-    el = el.attr("playCount", plays);
-    let list = songs(c, "song", &tracks).await?;
+    .attr("playCount", plays.values().sum::<i64>());
+    let albums = HashMap::from([(b.id.clone(), b)]);
+    let list = song_els("song", &tracks, &albums, &artists, &plays, &track_stars);
     Ok(el.many("song", list))
 }
 

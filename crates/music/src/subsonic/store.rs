@@ -380,6 +380,29 @@ pub async fn stars<'c>(
     Ok(rows.into_iter().collect())
 }
 
+/// A listener's starred albums and tracks in one read, each by id with when.
+pub async fn all_stars<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> Result<(HashMap<String, i64>, HashMap<String, i64>)> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT kind, item_id, starred_at FROM music_stars WHERE user_id = $1 \
+         AND kind IN ('album', 'track')",
+    )
+    .bind(user_id)
+    .fetch_all(e)
+    .await?;
+    let (mut albums, mut tracks) = (HashMap::new(), HashMap::new());
+    for (kind, id, at) in rows {
+        if kind == "album" {
+            albums.insert(id, at);
+        } else {
+            tracks.insert(id, at);
+        }
+    }
+    Ok((albums, tracks))
+}
+
 pub async fn star<'c>(
     e: impl Executor<'c, Database = Any>,
     user_id: &str,

@@ -154,6 +154,7 @@ impl Blobs {
         tags: Vec<String>,
     ) -> Result<()> {
         let path = parse_key(key)?;
+        self.forget(key);
         if let Some(store) = &self.multipart {
             let parts = tags
                 .into_iter()
