@@ -611,6 +611,26 @@ pub async fn renditions<'c>(
     .await?)
 }
 
+/// The renditions of every track of a release, by track, in one read.
+pub async fn renditions_of_album<'c>(
+    e: impl Executor<'c, Database = Any>,
+    album_id: &str,
+) -> Result<std::collections::HashMap<String, Vec<Rendition>>> {
+    let rows: Vec<Rendition> = sqlx::query_as(
+        "SELECT r.track_id, r.format, r.blob_key, r.media_type, r.size_bytes, r.bitrate_kbps \
+         FROM music_renditions r JOIN music_tracks t ON t.id = r.track_id \
+         WHERE t.album_id = $1 ORDER BY r.track_id, r.format",
+    )
+    .bind(album_id)
+    .fetch_all(e)
+    .await?;
+    let mut by_track = std::collections::HashMap::<String, Vec<Rendition>>::new();
+    for r in rows {
+        by_track.entry(r.track_id.clone()).or_default().push(r);
+    }
+    Ok(by_track)
+}
+
 pub async fn delete_track<'c>(e: impl Executor<'c, Database = Any>, id: &str) -> Result<()> {
     sqlx::query("DELETE FROM music_tracks WHERE id = $1")
         .bind(id)

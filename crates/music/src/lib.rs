@@ -69,9 +69,21 @@ impl Default for MusicSettings {
     }
 }
 
-/// The studio's state, handed to its routes and jobs.
+/// The studio's state, handed to its routes and jobs; one pointer, since axum clones it
+/// for every request.
 #[derive(Clone)]
-pub struct Music {
+pub struct Music(Arc<MusicParts>);
+
+impl std::ops::Deref for Music {
+    type Target = MusicParts;
+
+    fn deref(&self) -> &MusicParts {
+        &self.0
+    }
+}
+
+/// What [`Music`] shares.
+pub struct MusicParts {
     pub platform: Platform,
     pub settings: Arc<MusicSettings>,
     /// Where the app password key is (read on first use, made when missing).
@@ -85,14 +97,14 @@ pub struct Music {
 
 impl Music {
     pub fn new(platform: Platform, settings: MusicSettings, key_file: PathBuf) -> Music {
-        Music {
+        Music(Arc::new(MusicParts {
             platform,
             settings: Arc::new(settings),
             key_file: Arc::new(key_file),
             seal_key: Arc::default(),
             keys: unlock::Keys::default(),
             streams: Arc::default(),
-        }
+        }))
     }
 
     /// Answers a media blob: a redirect to the store when the settings say so and the

@@ -104,8 +104,13 @@ pub struct TrackView {
 }
 
 pub async fn track_view(m: &Music, t: &Track) -> Result<TrackView, MusicError> {
-    let streams = db::renditions(m.platform.db.pool(), &t.id)
-        .await?
+    let renditions = db::renditions(m.platform.db.pool(), &t.id).await?;
+    Ok(track_view_with(t, renditions))
+}
+
+/// A track's view from renditions already read (a whole release's in one query).
+fn track_view_with(t: &Track, renditions: Vec<db::Rendition>) -> TrackView {
+    let streams = renditions
         .into_iter()
         .map(|r| StreamView {
             url: format!(
@@ -117,7 +122,7 @@ pub async fn track_view(m: &Music, t: &Track) -> Result<TrackView, MusicError> {
             size_bytes: r.size_bytes,
         })
         .collect();
-    Ok(TrackView {
+    TrackView {
         id: t.id.clone(),
         position: t.position,
         title: t.title.clone(),
@@ -136,7 +141,7 @@ pub async fn track_view(m: &Music, t: &Track) -> Result<TrackView, MusicError> {
         track_peak: t.track_peak,
         streams,
         taken_down_reason: t.taken_down_reason.clone(),
-    })
+    }
 }
 
 /// A release with its tracks.
@@ -166,10 +171,13 @@ pub struct AlbumView {
 }
 
 pub async fn album_view(m: &Music, artist: &Artist, a: &Album) -> Result<AlbumView, MusicError> {
-    let mut tracks = Vec::new();
-    for t in db::tracks_of(m.platform.db.pool(), &a.id).await? {
-        tracks.push(track_view(m, &t).await?);
-    }
+    let pool = m.platform.db.pool();
+    let mut renditions = db::renditions_of_album(pool, &a.id).await?;
+    let tracks = db::tracks_of(pool, &a.id)
+        .await?
+        .iter()
+        .map(|t| track_view_with(t, renditions.remove(&t.id).unwrap_or_default()))
+        .collect();
     let licence: Licence = a.licence.parse().unwrap_or(Licence::AllRightsReserved);
     Ok(AlbumView {
         id: a.id.clone(),

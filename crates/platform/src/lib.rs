@@ -79,9 +79,28 @@ impl Settings {
     }
 }
 
-/// The services every route needs; cheap to clone.
+/// The services every route needs, behind one pointer: axum clones a route's state for
+/// every request, and each service holds several shared handles of its own.
 #[derive(Clone, Debug)]
-pub struct Platform {
+pub struct Platform(Arc<Services>);
+
+impl Platform {
+    pub fn new(services: Services) -> Platform {
+        Platform(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for Platform {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What [`Platform`] shares.
+#[derive(Debug)]
+pub struct Services {
     pub db: Db,
     pub blobs: Blobs,
     pub queue: Queue,

@@ -68,7 +68,7 @@ where
             .unwrap_or_default();
         let ctx = ctx_for(&platform, lang, identity.as_ref(), here);
         Ok(Page {
-            web: platform.web,
+            web: platform.web.clone(),
             ctx,
             identity,
         })

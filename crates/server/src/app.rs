@@ -143,7 +143,7 @@ pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> a
     if settings.migrate_on_start {
         migrate_with(&db, &composition).await?;
     }
-    let platform = Platform {
+    let platform = Platform::new(tutti_platform::Services {
         db: db.clone(),
         blobs: blobs.clone(),
         queue: queue.clone(),
@@ -157,7 +157,7 @@ pub async fn build_with(settings: &Settings, studios: Vec<Box<dyn Studio>>) -> a
         admin_tabs: Arc::new(composition.admin_tabs()),
         sockets: tutti_platform::ws::Hub::new(db.clone(), settings.websocket.clone()),
         forgetting: tutti_platform::Forgetting::default(),
-    };
+    });
     let mut mounted = vec![
         Mounted::routes(tutti_platform::core::routes(&platform)),
         tutti_platform::uploads::mount(&platform, settings.uploads.clone()),

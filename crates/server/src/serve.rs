@@ -94,10 +94,18 @@ impl Bound {
 /// refuses them with a problem document and logs them like any request.
 const READ_BUFFER: usize = 2 << 20;
 
+/// How many header fields hyper parses, its own default: browsers send about twenty, and
+/// each request sets aside room for this many (a larger count costs every request an
+/// allocation), while the bytes of a head are bounded by the router, not here.
+const MAX_HEADER_FIELDS: usize = 100;
+
 fn read_whole_heads(
     builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
 ) {
-    builder.http1().max_buf_size(READ_BUFFER).max_headers(1000);
+    builder
+        .http1()
+        .max_buf_size(READ_BUFFER)
+        .max_headers(MAX_HEADER_FIELDS);
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).
