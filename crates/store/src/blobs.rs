@@ -197,7 +197,7 @@ impl Blobs {
     pub async fn put(&self, key: &str, bytes: impl Into<Bytes>) -> Result<()> {
         let bytes: Bytes = bytes.into();
         let len = bytes.len() as u64;
-        self.forget(key);
+        let _forgetting = self.forgetting(key);
         self.store
             .put(&parse_key(key)?, PutPayload::from_bytes(bytes))
             .await?;
@@ -210,7 +210,7 @@ impl Blobs {
     pub async fn put_chunks(&self, key: &str, chunks: Vec<Bytes>) -> Result<()> {
         let payload: PutPayload = chunks.into_iter().collect();
         let len = payload.content_length() as u64;
-        self.forget(key);
+        let _forgetting = self.forgetting(key);
         self.store.put(&parse_key(key)?, payload).await?;
         metrics::counter!("tutti_blob_bytes_written_total").increment(len);
         Ok(())
@@ -232,7 +232,7 @@ impl Blobs {
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let path = parse_key(key)?;
-        self.forget(key);
+        let _forgetting = self.forgetting(key);
         let upload = self.store.put_multipart(&path).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, STREAM_PART_BYTES);
         let mut hasher = Sha256::new();
@@ -342,7 +342,7 @@ impl Blobs {
 
     /// Deletes a blob; deleting one that is already gone is not an error.
     pub async fn delete(&self, key: &str) -> Result<()> {
-        self.forget(key);
+        let _forgetting = self.forgetting(key);
         match self.store.delete(&parse_key(key)?).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),

@@ -99,11 +99,33 @@ impl Blobs {
         }
     }
 
-    /// Drops this process's copy of `key`, because it is being written or deleted.
-    pub(crate) fn forget(&self, key: &str) {
-        if let Some(memory) = &self.memory {
-            memory.cache.remove(key);
+    /// Drops this process's copy of `key` now and again when the guard goes, for a write
+    /// or delete that runs while the guard lives: a reader that loaded the old bytes
+    /// during the write must not leave them held after it.
+    pub(crate) fn forgetting<'a>(&'a self, key: &'a str) -> Forgetting<'a> {
+        let guard = Forgetting { blobs: self, key };
+        guard.forget();
+        guard
+    }
+}
+
+/// See [`Blobs::forgetting`]; forgets on every way out, errors included.
+pub(crate) struct Forgetting<'a> {
+    blobs: &'a Blobs,
+    key: &'a str,
+}
+
+impl Forgetting<'_> {
+    fn forget(&self) {
+        if let Some(memory) = &self.blobs.memory {
+            memory.cache.remove(self.key);
         }
+    }
+}
+
+impl Drop for Forgetting<'_> {
+    fn drop(&mut self) {
+        self.forget();
     }
 }
 
@@ -123,12 +145,19 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
-    async fn held_blobs_are_forgotten_when_rewritten_or_deleted() {
+    /// A blob folder with a memory cache of `budget` bytes (the folder lives as long as
+    /// the returned guard).
+    fn cached_folder(budget: u64) -> (tempfile::TempDir, Blobs) {
         let dir = tempfile::tempdir().unwrap();
         let blobs = Blobs::open(&dir.path().display().to_string(), &BTreeMap::new())
             .unwrap()
-            .with_memory_cache(1024 * 1024);
+            .with_memory_cache(budget);
+        (dir, blobs)
+    }
+
+    #[tokio::test]
+    async fn held_blobs_are_forgotten_when_rewritten_or_deleted() {
+        let (_dir, blobs) = cached_folder(1024 * 1024);
         assert!(blobs.for_serving("a/b").await.unwrap().is_none());
         blobs
             .put("a/b", Bytes::from_static(b"first"))
@@ -149,10 +178,7 @@ mod tests {
 
     #[tokio::test]
     async fn blobs_above_the_entry_limit_are_read_from_the_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let blobs = Blobs::open(&dir.path().display().to_string(), &BTreeMap::new())
-            .unwrap()
-            .with_memory_cache(8 * 100);
+        let (_dir, blobs) = cached_folder(8 * 100);
         blobs.put("big", vec![7u8; 101]).await.unwrap();
         blobs.put("small", vec![7u8; 99]).await.unwrap();
         let big = blobs.for_serving("big").await.unwrap().unwrap();

@@ -154,7 +154,7 @@ impl Blobs {
         tags: Vec<String>,
     ) -> Result<()> {
         let path = parse_key(key)?;
-        self.forget(key);
+        let _forgetting = self.forgetting(key);
         if let Some(store) = &self.multipart {
             let parts = tags
                 .into_iter()
