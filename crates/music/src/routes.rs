@@ -498,12 +498,14 @@ async fn stream(
     passes: Passes,
     Path(id): Path<String>,
     Query(q): Query<StreamQuery>,
-    headers: HeaderMap,
+    // The request itself, not a copy of its headers: players send a range per second.
+    request: axum::extract::Request,
 ) -> Result<Response, Problem> {
+    let headers = request.headers();
     let format = q.format.as_deref().unwrap_or("opus");
     if let Some(r) = m.streams.get(&id, format) {
         match m
-            .media(&r.blob_key, &r.media_type, Caching::Immutable, &headers)
+            .media(&r.blob_key, &r.media_type, Caching::Immutable, headers)
             .await
         {
             // Its file was replaced a moment ago: ask the database where the new one is.
@@ -534,7 +536,7 @@ async fn stream(
     } else {
         Caching::Private
     };
-    m.media(&r.blob_key, &r.media_type, caching, &headers).await
+    m.media(&r.blob_key, &r.media_type, caching, headers).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

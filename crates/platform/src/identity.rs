@@ -185,14 +185,20 @@ pub(crate) struct WantsPage;
 pub async fn gate(State(gate): State<Gate>, req: Request, next: Next) -> Response {
     let wants_page = is_page_navigation(req.method(), req.uri().path(), req.headers());
     let (mut parts, body) = req.into_parts();
-    let lang = Lang::from_request_parts(&mut parts, &())
-        .await
-        .unwrap_or_else(|e| match e {});
-    let here = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.to_string())
-        .unwrap_or_default();
+    // Only a page navigation gets an error page, which needs the language and the address.
+    let for_page = if wants_page {
+        let lang = Lang::from_request_parts(&mut parts, &())
+            .await
+            .unwrap_or_else(|e| match e {});
+        let here = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        Some((lang, here))
+    } else {
+        None
+    };
     let path = parts.uri.path();
     if gate.own_credentials.iter().any(|p| path.starts_with(p)) {
         // Apps (not pages) call these with credentials in the request itself; a cookie
@@ -205,26 +211,35 @@ pub async fn gate(State(gate): State<Gate>, req: Request, next: Next) -> Respons
     let mut req = match authenticate(&gate, Request::from_parts(parts, body)).await {
         Ok(req) => req,
         // A refused navigation (a stale form's CSRF token, another site's form) is a page too.
-        Err(problem) if wants_page => {
+        Err(problem) => {
             let response = problem.into_response();
-            return page::problem_page(&gate.platform, lang, None, here, response).await;
+            return match for_page {
+                Some((lang, here)) => {
+                    page::problem_page(&gate.platform, lang, None, here, response).await
+                }
+                None => response,
+            };
         }
-        Err(problem) => return problem.into_response(),
     };
     if wants_page {
         req.extensions_mut().insert(WantsPage);
     }
-    let identity = req
-        .extensions()
-        .get::<Option<Identity>>()
-        .cloned()
-        .flatten();
+    let identity = match for_page {
+        Some(_) => req
+            .extensions()
+            .get::<Option<Identity>>()
+            .cloned()
+            .flatten(),
+        None => None,
+    };
     req.extensions_mut().insert(gate.clone());
     let response = next.run(req).await;
-    if wants_page && is_problem(&response) {
-        return page::problem_page(&gate.platform, lang, identity, here, response).await;
+    match for_page {
+        Some((lang, here)) if is_problem(&response) => {
+            page::problem_page(&gate.platform, lang, identity, here, response).await
+        }
+        _ => response,
     }
-    response
 }
 
 async fn authenticate(gate: &Gate, req: Request) -> Result<Request, Problem> {

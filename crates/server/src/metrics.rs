@@ -4,12 +4,13 @@
 //! busy the server is and which routes exist, so a scraper must send the `metrics_token`
 //! setting as a bearer token; without that setting only this machine may scrape.
 
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -135,7 +136,7 @@ async fn scrape(State(s): State<Scrape>, client: ClientIp, headers: HeaderMap) -
 }
 
 /// The route template a request matched, carried from the inner routing layer (where
-/// axum knows it) to [`track`] (which also sees requests no route matched).
+/// axum knows it) to [`record`] (which also sees requests no route matched).
 #[derive(Clone)]
 struct Route(MatchedPath);
 
@@ -149,26 +150,67 @@ pub async fn mark_route(request: Request, next: Next) -> Response {
     response
 }
 
-/// Outermost layer: counts every request and its duration, by method, route and status.
-/// Labels use the route template, never the raw path, so ids do not multiply series.
-pub async fn track(request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_owned();
-    let start = Instant::now();
-    let response = next.run(request).await;
+/// A request's counter and latency histogram, as the recorder registered them.
+type Series = (metrics::Counter, metrics::Histogram);
+
+/// The series already registered, by route, then method and status: asking the recorder
+/// builds a key with its labels (three allocations) on every call, this a read lock.
+static SERIES: OnceLock<RwLock<SeriesByRoute>> = OnceLock::new();
+
+type SeriesByRoute = HashMap<String, Vec<(Method, u16, Series)>>;
+
+/// Counts a request and its duration, by method, route and status (the edge layer calls
+/// it for every answer, refused ones included). Labels use the route template, never the
+/// raw path, so ids do not multiply series.
+pub fn record(method: &Method, response: &Response, elapsed: Duration) {
     let route = response
         .extensions()
         .get::<Route>()
-        .map(|r| r.0.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let status = response.status().as_u16().to_string();
-    metrics::counter!(
-        "tutti_http_requests_total",
-        "method" => method.clone(),
-        "route" => route.clone(),
-        "status" => status
-    )
-    .increment(1);
-    metrics::histogram!(DURATION_METRIC, "method" => method, "route" => route)
-        .record(start.elapsed().as_secs_f64());
-    response
+        .map_or("unmatched", |r| r.0.as_str());
+    let status = response.status().as_u16();
+    let known = SERIES.get_or_init(Default::default);
+    let found = known.read().ok().and_then(|by_route| {
+        let (_, _, series) = by_route
+            .get(route)?
+            .iter()
+            .find(|(m, s, _)| m == method && *s == status)?;
+        Some(series.clone())
+    });
+    let (counter, histogram) = found.unwrap_or_else(|| {
+        let series = (
+            metrics::counter!(
+                "tutti_http_requests_total",
+                "method" => method.as_str().to_owned(),
+                "route" => route.to_owned(),
+                "status" => status.to_string()
+            ),
+            metrics::histogram!(
+                DURATION_METRIC,
+                "method" => method.as_str().to_owned(),
+                "route" => route.to_owned()
+            ),
+        );
+        // Only the standard methods are kept: anyone may send any token as a method.
+        let standard = [
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ];
+        if standard.contains(method)
+            && let Ok(mut by_route) = known.write()
+        {
+            by_route.entry(route.to_owned()).or_default().push((
+                method.clone(),
+                status,
+                series.clone(),
+            ));
+        }
+        series
+    });
+    counter.increment(1);
+    histogram.record(elapsed.as_secs_f64());
 }

@@ -157,7 +157,12 @@ impl Db {
             Backend::Postgres => url.to_string(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let mut pool = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+        // No ping before every acquire (sqlx's default): it doubled the round trips of a
+        // page's queries. A connection PostgreSQL dropped fails the one statement that
+        // finds out, and the pool then discards it.
+        let mut pool = AnyPoolOptions::new()
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false);
         pool = match backend {
             Backend::Sqlite => pool.max_connections(8).after_connect(|conn, _| {
                 Box::pin(async move {
