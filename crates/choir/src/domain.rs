@@ -145,6 +145,19 @@ pub struct Console {
     pub global_volume: f32,
 }
 
+impl Console {
+    /// One sample as heard: `voices` summed from `n` singers (scaled down by their
+    /// number when automatic gain is on), plus `accompaniment`, at the global volume.
+    fn shape(&self, voices: f32, n: u16, accompaniment: f32) -> f32 {
+        let scaled = if self.auto_gain && n > 0 {
+            voices * ((1.0 + PHANTOM_VOICES) / (n as f32 + PHANTOM_VOICES)).sqrt()
+        } else {
+            voices
+        };
+        ((scaled + accompaniment) * self.global_volume).clamp(-1.0, 1.0)
+    }
+}
+
 impl Default for Console {
     fn default() -> Console {
         Console {
@@ -641,14 +654,7 @@ impl Room {
             }
             _ => 0.0,
         };
-        let voices = |sample: f32, n: u16, i: usize| {
-            let scaled = if console.auto_gain && n > 0 {
-                sample * ((1.0 + PHANTOM_VOICES) / (n as f32 + PHANTOM_VOICES)).sqrt()
-            } else {
-                sample
-            };
-            ((scaled + accompaniment(i)) * console.global_volume).clamp(-1.0, 1.0)
-        };
+        let voices = |sample: f32, n: u16, i: usize| console.shape(sample, n, accompaniment(i));
         match timeline {
             Some(t) => t.read(start, out, voices),
             None => {
@@ -720,14 +726,8 @@ impl Room {
         let console = self.console;
         if let (Some(t), Some(song)) = (&self.timeline, &self.song) {
             t.read(from, &mut samples, |sample, n, i| {
-                let scaled = if console.auto_gain && n > 0 {
-                    sample * ((1.0 + PHANTOM_VOICES) / (n as f32 + PHANTOM_VOICES)).sqrt()
-                } else {
-                    sample
-                };
-                let pos = from + i as u64;
-                ((scaled + backing(song, pos) * console.backing_volume) * console.global_volume)
-                    .clamp(-1.0, 1.0)
+                let backing = backing(song, from + i as u64) * console.backing_volume;
+                console.shape(sample, n, backing)
             });
         }
         self.recorded.push(Recorded::Mix {
