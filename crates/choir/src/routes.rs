@@ -69,7 +69,6 @@ pub fn room_view(r: &RoomRow) -> RoomView {
 
 /// A new room.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct RoomInput {
     #[schema(pattern = "\\S", max_length = 120)]
     pub name: String,
@@ -262,7 +261,6 @@ pub async fn delete(c: &Choir, room: &RoomRow) -> std::result::Result<(), ChoirE
 
 /// Asking to enter a room as a guest (or, for a room with a password, as anyone).
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GuestInput {
     /// The name the others see.
     #[schema(pattern = "\\S", max_length = 80)]
@@ -394,7 +392,6 @@ impl ChoirError {
 
 /// A backing track for the room's library: a finished upload (`/api/v1/uploads`).
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct TrackInput {
     #[schema(min_length = 1, max_length = 100)]
     pub upload_id: String,
@@ -466,7 +463,6 @@ async fn add_track(
 
 /// A song of the room's setlist.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SongInput {
     #[schema(pattern = "\\S", max_length = 200)]
     pub title: String,
@@ -575,7 +571,6 @@ async fn add_song(
 
 /// A scheduled session of a room.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SessionInput {
     #[schema(pattern = "\\S", max_length = 200)]
     pub title: String,
