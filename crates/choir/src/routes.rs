@@ -304,6 +304,16 @@ async fn guest_pass(
         )
         .into());
     }
+    if input
+        .password
+        .as_ref()
+        .is_some_and(|p| p.chars().count() > 200)
+    {
+        return Err(Problem::invalid(
+            "password",
+            "A room's password has at most 200 characters.",
+        ));
+    }
     if !may_manage(identity.as_ref(), &room) {
         check_password(&room, input.password.as_deref()).await?;
     }
@@ -392,7 +402,7 @@ impl ChoirError {
 
 /// A backing track for the room's library: a finished upload (`/api/v1/uploads`).
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct TrackInput {
+pub struct BackingTrackInput {
     #[schema(min_length = 1, max_length = 100)]
     pub upload_id: String,
     /// Shown in the leader's list; the file's name when left out.
@@ -402,7 +412,7 @@ pub struct TrackInput {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TrackView {
+pub struct BackingTrackView {
     pub id: String,
     pub name: String,
     /// `waiting`, `ready` or `failed`.
@@ -411,8 +421,8 @@ pub struct TrackView {
     pub duration_ms: Option<i64>,
 }
 
-pub fn track_view(t: &db::TrackRow) -> TrackView {
-    TrackView {
+pub fn track_view(t: &db::TrackRow) -> BackingTrackView {
+    BackingTrackView {
         id: t.id.clone(),
         name: t.name.clone(),
         status: t.status.clone(),
@@ -423,15 +433,15 @@ pub fn track_view(t: &db::TrackRow) -> TrackView {
 
 #[utoipa::path(post, path = "/choir/rooms/{id}/tracks", tag = "choir",
     summary = "Add an uploaded audio file (any format) to the room's backing tracks",
-    params(("id" = String, Path)), request_body = TrackInput,
-    responses((status = 201, body = TrackView), (status = 403, body = Problem),
+    params(("id" = String, Path)), request_body = BackingTrackInput,
+    responses((status = 201, body = BackingTrackView), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn add_track(
     State(c): State<Choir>,
     identity: Identity,
     Path(id): Path<String>,
-    Json(input): Json<TrackInput>,
-) -> Result<(StatusCode, Json<TrackView>)> {
+    Json(input): Json<BackingTrackInput>,
+) -> Result<(StatusCode, Json<BackingTrackView>)> {
     let room = room_or_404(&c, &id).await?;
     must_manage(&identity, &room)?;
     let p = &c.platform;
@@ -446,7 +456,12 @@ async fn add_track(
         .map(str::to_string)
         .or_else(|| upload.metadata.get("filename").cloned())
         .unwrap_or_else(|| "track".to_string());
-    let name: String = name.chars().take(200).collect();
+    if name.chars().count() > 200 {
+        return Err(Problem::invalid(
+            "name",
+            "A track's name has at most 200 characters.",
+        ));
+    }
     let blob = uploads::take(p, &input.upload_id, &identity.user.id)
         .await
         .map_err(Problem::from)?;
@@ -512,15 +527,8 @@ pub async fn add_song_to(
     within(s.bpm, "bpm", 20, 400)?;
     within(s.beats_per_repeat, "beats_per_repeat", 1, 64)?;
     within(s.repeats, "repeats", 1, 16)?;
-    if s.beats_per_repeat.is_some() != s.repeats.is_some() {
-        return Err(ChoirError::invalid(
-            "repeats",
-            "Rounds need both beats per repeat and repeats.",
-        ));
-    }
-    if s.beats_per_repeat.is_some() && s.bpm.is_none() {
-        return Err(ChoirError::invalid("bpm", "Rounds need a tempo (bpm)."));
-    }
+    // Rounds need a tempo and both numbers; a song missing one is kept as typed, and
+    // leading it says what is missing (the leader may add it on the room page).
     if s.lyrics.chars().count() > 10_000 {
         return Err(ChoirError::invalid(
             "lyrics",
@@ -531,9 +539,8 @@ pub async fn add_song_to(
     if let Some(t) = track {
         let found = db::track(c.platform.db.pool(), t).await?;
         if found.is_none_or(|t| t.room_id != room.id) {
-            return Err(ChoirError::invalid(
-                "track_id",
-                "That backing track is not in this room's library.",
+            return Err(ChoirError::NotFound(
+                "That backing track is not in this room's library.".into(),
             ));
         }
     }
@@ -607,10 +614,10 @@ pub async fn add_session_to(
             "A session needs a title (at most 200 characters).",
         ));
     }
-    if ends_at <= starts_at {
+    if ends_at < starts_at {
         return Err(ChoirError::invalid(
             "ends_at",
-            "A session ends after it starts.",
+            "A session cannot end before it starts.",
         ));
     }
     if ends_at - starts_at > 24 * 3600 * 1000 {

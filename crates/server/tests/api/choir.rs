@@ -235,6 +235,49 @@ async fn rooms_guest_passes_and_passwords() {
         .unwrap();
     assert_eq!(listed[0]["id"], id);
 
+    // Sessions end after they start; setlist songs name the room's own tracks.
+    let backwards = with_token(&owner)
+        .post(app.url(&format!("/api/v1/choir/rooms/{id}/sessions")))
+        .json(
+            &json!({"title": "Dress", "starts_at": "2026-12-24T20:00:00Z",
+            "ends_at": "2026-12-24T18:00:00+00:00"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(backwards, StatusCode::UNPROCESSABLE_ENTITY).await["field"],
+        "ends_at"
+    );
+    let session = with_token(&owner)
+        .post(app.url(&format!("/api/v1/choir/rooms/{id}/sessions")))
+        .json(
+            &json!({"title": "Dress", "starts_at": "2026-12-24T18:00:00+01:00",
+            "ends_at": "2026-12-24T20:00:00+01:00"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::CREATED);
+    let calendar = app
+        .anonymous()
+        .get("/choir/calendar?month=2026-12")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        calendar.contains("Dress"),
+        "the session is on the month calendar"
+    );
+    let song = with_token(&owner)
+        .post(app.url(&format!("/api/v1/choir/rooms/{id}/setlist")))
+        .json(&json!({"title": "Canon", "bpm": 90, "track_id": "elsewhere"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(song.status(), StatusCode::NOT_FOUND);
+
     // The server checks the password.
     let wrong = guest_pass(&app, id, json!({"name": "Ana", "password": "hum"})).await;
     assert_eq!(
