@@ -135,6 +135,7 @@ function onFrame(buffer) {
 class Run {
   constructor(stampRing) {
     counters.runs += 1;
+    self.postMessage({ type: 'run' });
     this.expect = stampRing; // ring position of the next captured sample
     this.start48 = toWire(stampRing);
     this.packetsOut = 0; // packets sent in frames so far
@@ -184,7 +185,10 @@ class Run {
     chunk.copyTo(bytes);
     counters.encoded += 1;
     this.pending.push(bytes);
-    if (this.pending.length >= BATCH) this.send();
+    // The server refuses the first frame after a break (it cannot know the break was
+    // meant) and takes the run from the next one on; a first frame of one packet loses
+    // 60 ms there instead of a whole batch.
+    if (this.pending.length >= BATCH || this.packetsOut === 0) this.send();
   }
 
   send() {

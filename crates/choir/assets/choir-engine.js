@@ -34,10 +34,17 @@ const PING_BEST = 5;
 const RECONNECT_MIN_MS = 1000;
 const RECONNECT_MAX_MS = 30000;
 /**
- * Close codes after which coming back would not help: the server said no (policy,
- * removed, not allowed, room gone). 1000 is a normal close by us.
+ * Close codes after which coming back would not help: 1000 (we closed), 1008 (policy),
+ * 4000 (the same seat opened again in another tab, which would fight this one), 4003
+ * (removed by the leader, or not let in). 4008 (no join in time) and 1011 (the room
+ * could not be opened) are worth another try.
  */
-const FINAL_CLOSES = new Set([1000, 1008, 4001, 4003, 4004, 4009]);
+const FINAL_CLOSES = new Set([1000, 1008, 4000, 4003]);
+/**
+ * After a voice run starts, the server answers `discontinuous` to its first frame (and
+ * takes the rest): that one is expected, and breaking again would only repeat it.
+ */
+const RUN_SETTLE_MS = 3000;
 
 export class Engine extends EventTarget {
   /**
@@ -178,7 +185,9 @@ export class Engine extends EventTarget {
   }
 
   onWorker(m) {
-    if (m.type === 'send') {
+    if (m.type === 'run') {
+      this.runStarted = performance.now();
+    } else if (m.type === 'send') {
       if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(m.data);
     } else if (m.type === 'error') {
       console.warn('choir codec:', m.message);
@@ -304,7 +313,7 @@ export class Engine extends EventTarget {
         }
         break;
       case 'error':
-        if (message.code === 'discontinuous') this.breakVoice();
+        if (message.code === 'discontinuous' && !(performance.now() - (this.runStarted || 0) < RUN_SETTLE_MS)) this.breakVoice();
         break;
       default:
     }

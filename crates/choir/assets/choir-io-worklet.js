@@ -13,8 +13,12 @@
 // last one (a jump of `pos`, the mic paused) tells the worker to start a new run.
 //
 // The main thread keeps `pos` on the server's clock: `sync {frame, pos}` says which
-// position the sample `frame` should be. Small differences (the audio clock drifting
-// from the system clock) are let be; beyond 50 ms the position jumps.
+// position the sample `frame` should be. Beyond 50 ms the position jumps (a new bucket,
+// a bigger buffer). Below that it slews: one quantum in a while plays 129 positions or
+// 127 (a sample skipped or repeated, inaudible), and the microphone's samples for that
+// quantum are stretched the same way, so the voice's stamps still follow on without a
+// break. That absorbs the audio clock drifting from the system clock, and a first sync
+// taken while the context was still settling.
 
 const RING = 1 << 20; // ≈ 21.8 s at 48 kHz: more than any frame arrives ahead
 const BATCH = 1024;
@@ -49,12 +53,26 @@ class Ring {
   }
 }
 
+/** `input` with one sample repeated (step 1) or left out (step -1) at `at`. */
+function stretch(input, step, at) {
+  const out = new Float32Array(input.length + step);
+  out.set(input.subarray(0, at));
+  if (step === 1) {
+    out[at] = input[at];
+    out.set(input.subarray(at), at + 1);
+  } else {
+    out.set(input.subarray(at + 1), at);
+  }
+  return out;
+}
+
 class ChoirIo extends AudioWorkletProcessor {
   constructor() {
     super();
     this.mix = new Ring();
     this.monitor = new Ring();
     this.pos = null;
+    this.slew = 0;
     this.jump = Math.round(sampleRate * 0.05);
     this.sending = false;
     this.offset = 0;
@@ -91,7 +109,12 @@ class ChoirIo extends AudioWorkletProcessor {
         if (this.pos === null || Math.abs(target - this.pos) > this.jump) {
           if (this.pos !== null) this.jumps += 1;
           this.pos = target;
+          this.slew = 0;
           this.flush();
+        } else {
+          // Within a millisecond is close enough; the rest is slewed away.
+          const error = target - this.pos;
+          this.slew = Math.abs(error) * 1000 > sampleRate ? error : 0;
         }
         break;
       }
@@ -145,12 +168,18 @@ class ChoirIo extends AudioWorkletProcessor {
     const out = outputs[0]?.[0];
     const frames = out ? out.length : 128;
     const input = inputs[0]?.[0];
+    // This quantum plays one position more (step 1) or one fewer (-1), in its middle.
+    let step = 0;
+    if (this.pos !== null && this.slew >= 1) step = 1;
+    else if (this.pos !== null && this.slew <= -1) step = -1;
+    const mid = frames >> 1;
     if (this.pos !== null && out) {
-      let idx = this.pos % RING;
-      let tag = Ring.tag(this.pos);
       const mix = this.mix;
       const mon = this.monitor;
       for (let i = 0; i < frames; i += 1) {
+        const p = this.pos + i + (step === 1 && i >= mid ? 1 : 0) - (step === -1 && i > mid ? 1 : 0);
+        const idx = p % RING;
+        const tag = Ring.tag(p);
         if (mon.tags[idx] === tag) {
           out[i] = mon.samples[idx];
           this.monitored += 1;
@@ -160,11 +189,6 @@ class ChoirIo extends AudioWorkletProcessor {
         } else {
           out[i] = 0;
           if (mix.any) this.missing += 1;
-        }
-        idx += 1;
-        if (idx === RING) {
-          idx = 0;
-          tag = Ring.tag(this.pos + i + 1);
         }
       }
       for (let c = 1; c < outputs[0].length; c += 1) outputs[0][c].set(out);
@@ -180,9 +204,11 @@ class ChoirIo extends AudioWorkletProcessor {
         // A batch must be one unbroken run of stamps.
         const stamp = this.pos - this.offset;
         if (this.batchN && stamp !== this.batchStamp + this.batchN) this.flush();
-        this.capture(input, stamp);
+        this.capture(step === 0 ? input : stretch(input, step, mid), stamp);
       }
     }
+    this.pos = this.pos === null ? null : this.pos + step;
+    this.slew -= step;
     if (this.pos !== null) this.pos += frames;
     this.frames += frames;
     if (this.frames >= this.statsEvery) {

@@ -65,8 +65,9 @@ engine.addEventListener('status', (e) => {
   else if (state === 'closed') el.textContent = m('reconnecting', { seconds: formatNumber(Math.ceil(retryIn / 1000)) });
   else if (state === 'ended') {
     let text = m('ended');
-    if (code === 4003 || code === 4009) text = m('ended-removed');
-    else if (code === 1008 || code === 4001 || code === 4004) text = m('ended-refused');
+    if (code === 4003) text = m('ended-removed');
+    else if (code === 4000) text = m('ended-elsewhere');
+    else if (code === 1008) text = m('ended-refused');
     if (reason) text = `${text} ${m('ended-reason', { reason })}`;
     el.textContent = text;
     problem(text, true);
@@ -144,7 +145,9 @@ engine.addEventListener('message', (e) => {
       notice(m('reset'));
       break;
     case 'error':
-      if (msg.code !== 'discontinuous') problem(m('error', { detail: msg.message, code: msg.code }));
+      // Breaks in the voice are the engine's business; lag has its own notice.
+      if (msg.code === 'lagging') setLagging(true);
+      else if (msg.code !== 'discontinuous') problem(m('error', { detail: msg.message, code: msg.code }));
       break;
     default:
   }
@@ -675,4 +678,6 @@ async function start() {
 }
 
 window.addEventListener('pagehide', () => engine.close());
+// For the browser tests (and the curious, in the console).
+window.tuttiChoir = { engine, view };
 start();

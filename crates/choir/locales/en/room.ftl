@@ -80,6 +80,7 @@ choir-room-reconnecting = The connection dropped. Trying again in { $seconds } s
 choir-room-ended = You have left the room.
 choir-room-ended-removed = The leader removed you from this session.
 choir-room-ended-refused = The room did not let you in.
+choir-room-ended-elsewhere = The room was opened again in another tab or window; this one has left it.
 choir-room-ended-reason = ({ $reason })
 choir-room-sound-off = The browser keeps the sound off until you press a button.
 choir-room-sound-on = Turn the sound on

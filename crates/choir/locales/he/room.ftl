@@ -79,6 +79,7 @@ choir-room-reconnecting = החיבור נפל. מנסים שוב בעוד { $sec
 choir-room-ended = יצאתם מהחדר.
 choir-room-ended-removed = המוביל הוציא אתכם מהמפגש הזה.
 choir-room-ended-refused = החדר לא הכניס אתכם.
+choir-room-ended-elsewhere = החדר נפתח שוב בלשונית או בחלון אחרים; הלשונית הזו יצאה ממנו.
 choir-room-ended-reason = ({ $reason })
 choir-room-sound-off = הדפדפן משאיר את הקול כבוי עד שתלחצו על כפתור.
 choir-room-sound-on = להפעיל את הקול
