@@ -236,7 +236,8 @@ function renderSong() {
   else if (!started) fill(state, m('song-ready'), { name: nameOf(song.leader) });
   else if (song.end == null) fill(state, m('song-running'), { name: nameOf(song.leader) });
   else fill(state, m('song-ended'), { name: nameOf(song.leader) });
-  $('lead-open').hidden = !singer || (led && started && !leading);
+  // A running song is led to its end (or halted) before the next is set up.
+  $('lead-open').hidden = !singer || (started && song.end == null);
   $('song-start').hidden = !leading || started;
   $('song-stop').hidden = !leading || !started || song.end != null;
   $('seize').hidden = !singer || !led || leading;
@@ -622,7 +623,7 @@ $('lyrics-form').addEventListener('submit', (e) => {
 // ---- Chat -------------------------------------------------------------------------------------
 
 function addChat(msg) {
-  const li = document.createElement('li');
+  const li = document.createElement('p');
   const mine = msg.from === view.you;
   li.className = mine ? 'choir-chat-mine' : '';
   fill(li, m(mine ? 'chat-you' : 'chat-line'), { name: msg.name, text: msg.text });
