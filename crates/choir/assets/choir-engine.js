@@ -290,6 +290,7 @@ export class Engine extends EventTarget {
       case 'welcome':
         this.you = message.you;
         this.retries = 0;
+        this.everOpened = true;
         this.emit('status', { state: 'open' });
         break;
       case 'pong':
@@ -351,7 +352,9 @@ export class Engine extends EventTarget {
     const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.retries);
     const retryIn = Math.round(base * (0.75 + Math.random() * 0.5));
     this.retries += 1;
-    this.emit('status', { state: 'closed', code: event.code, reason: event.reason, retryIn });
+    // A refused handshake (an expired pass, a room now closed to guests) looks like any
+    // dropped connection (1006): the page can only suggest joining again.
+    this.emit('status', { state: 'closed', code: event.code, reason: event.reason, retryIn, refused: !this.everOpened && this.retries >= 3 });
     this.reconnectTimer = setTimeout(() => this.connect(), retryIn);
   }
 

@@ -104,8 +104,9 @@ async function submitYou(event) {
     const { pass, problem } = await guestPass(name, form.elements.password?.value || '');
     button.disabled = false;
     if (problem) {
-      // 401/403 about the password go next to it; anything else above the button.
-      const field = problem.field === 'name' ? 'name' : (problem.field === 'password' || root.dataset.hasPassword === 'true') ? 'password' : null;
+      // A problem about a field (the password's 403, the name's 422) goes next to it;
+      // anything else above the button.
+      const field = problem.field === 'name' || problem.field === 'password' ? problem.field : null;
       if (!(field && fieldError(field, problem.detail || m('error-generic')))) show($('you-error'), problem.detail || m('error-generic'));
       return;
     }

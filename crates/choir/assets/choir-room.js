@@ -61,8 +61,20 @@ engine.addEventListener('status', (e) => {
   root.dataset.state = state;
   const el = $('connection');
   if (state === 'connecting') el.textContent = m('connecting');
-  else if (state === 'open') el.textContent = m('connected');
-  else if (state === 'closed') el.textContent = m('reconnecting', { seconds: formatNumber(Math.ceil(retryIn / 1000)) });
+  else if (state === 'open') {
+    el.textContent = m('connected');
+    if ($('room-problem').querySelector('a')) show($('room-problem'), '');
+  }
+  else if (state === 'closed') {
+    el.textContent = m('reconnecting', { seconds: formatNumber(Math.ceil(retryIn / 1000)) });
+    if (e.detail.refused) {
+      const link = document.createElement('a');
+      link.href = root.dataset.joinUrl;
+      link.textContent = m('join-again');
+      fill($('room-problem'), m('never-connected'), { link });
+      $('room-problem').hidden = false;
+    }
+  }
   else if (state === 'ended') {
     let text = m('ended');
     if (code === 4003) text = m('ended-removed');
@@ -381,6 +393,7 @@ engine.addEventListener('stats', (e) => {
   if (view.missing.length > 50) view.missing.shift();
   view.buffer = s.buffer;
   root.dataset.monitor = String(s.monitored);
+  $('monitoring').hidden = !s.monitored;
   renderHealth();
 });
 
@@ -438,8 +451,11 @@ function talk(on) {
   engine.setTalking(on);
   renderMic();
 }
+// Space anywhere but where it types or presses; the mode's own radio buttons count as
+// "anywhere", since focus stays on them right after choosing push to talk.
+const onMicRadio = (e) => e.target instanceof Element && e.target.matches('#mic-modes input[type=radio]');
 document.addEventListener('keydown', (e) => {
-  if (e.code !== 'Space' || typingTarget(e) || engine.micMode !== 'push') return;
+  if (e.code !== 'Space' || (typingTarget(e) && !onMicRadio(e)) || engine.micMode !== 'push') return;
   e.preventDefault();
   if (!e.repeat) talk(true);
 });
