@@ -79,7 +79,7 @@ async fn bad_json_gets_a_problem_naming_the_field_and_changes_nothing() {
         role["detail"]
             .as_str()
             .unwrap()
-            .contains("admin, speaker, reviewer, artist, member")
+            .contains("admin, member, speaker, reviewer, artist")
     );
     let email = problem(
         admin
