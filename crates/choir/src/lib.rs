@@ -154,9 +154,25 @@ impl live::Tracks for StoredTracks {
 /// The studio as the server lists it.
 pub struct ChoirStudio;
 
+/// One source per language: the studio's plain pages, then the live room's (`choir-room-…`,
+/// `choir-join-…`).
 pub const MESSAGES: &[(&str, &str)] = &[
-    ("en", include_str!("../locales/en/choir.ftl")),
-    ("he", include_str!("../locales/he/choir.ftl")),
+    (
+        "en",
+        concat!(
+            include_str!("../locales/en/choir.ftl"),
+            "\n",
+            include_str!("../locales/en/room.ftl")
+        ),
+    ),
+    (
+        "he",
+        concat!(
+            include_str!("../locales/he/choir.ftl"),
+            "\n",
+            include_str!("../locales/he/room.ftl")
+        ),
+    ),
 ];
 
 impl Studio for ChoirStudio {

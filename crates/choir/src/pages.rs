@@ -30,11 +30,11 @@ macro_rules! embedded {
 }
 
 pub const TEMPLATES: &[(&str, &str)] = embedded!("choir/", "../templates/":
-    "home.html", "manage.html", "recordings.html", "calendar.html",
+    "home.html", "manage.html", "recordings.html", "calendar.html", "join.html", "room.html",
 );
 
 pub const ASSETS: &[(&str, &str)] = embedded!("", "../assets/":
-    "choir-manage.js",
+    "choir-audio.js", "choir-calibrate-worklet.js", "choir-calibrate.js", "choir-codec-worker.js", "choir-detector.js", "choir-engine.js", "choir-frame.js", "choir-io-worklet.js", "choir-join.js", "choir-manage.js", "choir-resample.js", "choir-room.js", "choir-ui.js", "choir.css",
 );
 
 pub fn routes(r: Routes<Choir>) -> Routes<Choir> {

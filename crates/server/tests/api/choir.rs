@@ -278,6 +278,14 @@ async fn rooms_guest_passes_and_passwords() {
         .unwrap();
     assert_eq!(song.status(), StatusCode::NOT_FOUND);
 
+    // The room's pages render for anyone with the link.
+    for path in [format!("/choir/rooms/{id}"), format!("/choir/rooms/{id}/join")] {
+        let page = app.anonymous().get(&path).await;
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("choir-"), "{path} loads the choir scripts");
+    }
+
     // The server checks the password.
     let wrong = guest_pass(&app, id, json!({"name": "Ana", "password": "hum"})).await;
     assert_eq!(
