@@ -45,6 +45,8 @@ PROFILE=${PROFILE:-}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 WORK=${WORK:-$TARGET_DIR/bench-choir}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
+# Encoded voices, kept between runs (each step encodes only the voices it adds).
+VOICES=${VOICES:-$TARGET_DIR/bench-choir-voices}
 PASSWORD="bench choir password"
 EMAIL=choir@example.org
 for tool in curl taskset python3; do
@@ -105,7 +107,7 @@ for n in $STEPS; do
     perf_pid=$!
   fi
   set +e
-  taskset -c "$LOAD_CPU" "$LOAD" choir --url "$url" --token "$TOKEN" --singers "$n" --rooms "$rooms" \
+  taskset -c "$LOAD_CPU" "$LOAD" choir --url "$url" --token "$TOKEN" --singers "$n" --rooms "$rooms" --voice-cache "$VOICES" \
     --seconds "$DURATION" --warmup "$WARMUP" --batch-ms "$BATCH_MS" --server-pid "$SERVER_PID" --json \
     >"$WORK/step-$n.jsonl" 2>"$WORK/step-$n.log"
   code=$?

@@ -136,6 +136,10 @@ pub struct ChoirArgs {
     /// Distinct voices encoded, shared in turn [default: one per singer].
     #[arg(long)]
     pub voices: Option<usize>,
+    /// A folder keeping the encoded voices between runs (a ramp encodes each voice once);
+    /// each file is named by everything its packets depend on.
+    #[arg(long, value_name = "DIR")]
+    pub voice_cache: Option<std::path::PathBuf>,
     /// The voices' Opus bitrate (VBR), bits per second.
     #[arg(long, default_value_t = 50_000)]
     pub bitrate: i32,
@@ -821,7 +825,7 @@ async fn sing(
     mut sink: SplitSink<Socket, Message>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut plans: watch::Receiver<Option<StreamPlan>>,
-    voice: Option<Arc<[Bytes]>>,
+    voice: Option<Packets>,
     probe_leader: bool,
     client: Arc<Client>,
     ctx: Arc<Ctx>,
@@ -1298,6 +1302,9 @@ fn rss_mib(pid: u32) -> Option<f64> {
 
 // --- the run ---------------------------------------------------------------------------
 
+/// One looped voice: its 60 ms Opus packets, shared by the singers who sing it.
+pub type Packets = Arc<[Bytes]>;
+
 /// The voices, encoded once.
 #[derive(Debug, Clone, Serialize)]
 pub struct PreEncodeSummary {
@@ -1553,25 +1560,82 @@ async fn create_rooms(args: &ChoirArgs) -> anyhow::Result<Vec<String>> {
     Ok(ids)
 }
 
-fn pre_encode(
-    args: &ChoirArgs,
-    count: usize,
-) -> (Vec<Arc<[Bytes]>>, Option<Arc<[Bytes]>>, PreEncodeSummary) {
+/// Packets as stored in the voice cache: each a 2-byte big-endian length, then itself.
+fn pack(packets: &[Bytes]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in packets {
+        out.extend_from_slice(&(p.len() as u16).to_be_bytes());
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+fn unpack(mut bytes: &[u8]) -> Option<Vec<Bytes>> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let [a, b, rest @ ..] = bytes else {
+            return None;
+        };
+        let len = u16::from_be_bytes([*a, *b]) as usize;
+        out.push(Bytes::copy_from_slice(rest.get(..len)?));
+        bytes = &rest[len..];
+    }
+    Some(out)
+}
+
+/// `make()`'s packets, read from `cache/name` when there and of `packets` packets, else
+/// made and stored there.
+fn cached(
+    cache: Option<&std::path::Path>,
+    name: &str,
+    packets: usize,
+    make: impl FnOnce() -> Vec<Vec<u8>>,
+) -> Packets {
+    let path = cache.map(|c| c.join(name));
+    if let Some(found) = path
+        .as_ref()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| unpack(&b))
+        .filter(|v| v.len() == packets)
+    {
+        return found.into();
+    }
+    let made: Vec<Bytes> = make().into_iter().map(Bytes::from).collect();
+    if let Some(path) = path {
+        let _ = std::fs::write(path, pack(&made));
+    }
+    made.into()
+}
+
+fn pre_encode(args: &ChoirArgs, count: usize) -> (Vec<Packets>, Option<Packets>, PreEncodeSummary) {
     let started = std::time::Instant::now();
     let codec = args.codec();
-    let samples = args.voice_packets() * FRAME;
-    let voices: Vec<Arc<[Bytes]>> = (0..count)
+    let packets = args.voice_packets();
+    let samples = packets * FRAME;
+    let cache = args.voice_cache.as_deref();
+    if let Some(c) = cache {
+        let _ = std::fs::create_dir_all(c);
+    }
+    let key = format!(
+        "v1-{}bps-c{}-{}p-{}hz",
+        args.bitrate, args.complexity, packets, args.probe_hz
+    );
+    let voices: Vec<Packets> = (0..count)
         .map(|n| {
-            let pcm = VoiceParams::for_singer(n, args.probe_hz).synthesize(samples);
-            codec.encode(&pcm).into_iter().map(Bytes::from).collect()
+            cached(cache, &format!("voice-{n}-{key}.opus"), packets, || {
+                codec.encode(&VoiceParams::for_singer(n, args.probe_hz).synthesize(samples))
+            })
         })
         .collect();
     let tone = (!args.no_probe).then(|| {
-        codec
-            .encode(&args.gate().synthesize())
-            .into_iter()
-            .map(Bytes::from)
-            .collect::<Arc<[Bytes]>>()
+        let gate = args.gate();
+        let name = format!(
+            "tone-v1-{}hz-{}-{}bps-c{}.opus",
+            gate.freq, gate.level, args.bitrate, args.complexity
+        );
+        cached(cache, &name, gate.period as usize / FRAME, || {
+            codec.encode(&gate.synthesize())
+        })
     });
     let bytes: usize = voices.iter().flat_map(|v| v.iter()).map(Bytes::len).sum();
     let seconds_each = samples as f64 / RATE as f64;
@@ -2064,6 +2128,22 @@ mod tests {
             8,
             "a name each (the server limits sockets per name)"
         );
+    }
+
+    #[test]
+    fn encoded_voices_are_kept_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let packets = vec![vec![1u8, 2, 3], vec![], vec![9; 300]];
+        let made = cached(Some(dir.path()), "v.opus", 3, || packets.clone());
+        let again = cached(Some(dir.path()), "v.opus", 3, || {
+            panic!("read from the cache")
+        });
+        assert_eq!(made, again);
+        assert_eq!(again[2].len(), 300);
+        // A file of another length is made again.
+        let longer = cached(Some(dir.path()), "v.opus", 4, || vec![vec![0u8]; 4]);
+        assert_eq!(longer.len(), 4);
+        assert!(unpack(&[0, 5, 1]).is_none());
     }
 
     #[test]
