@@ -175,7 +175,7 @@ for n in steps:
     else:
         p = "off"
     rows.append(
-        f"| {s['singers']} | {s['rooms']} | {cpu:.0f}% | {s.get('server_cpu_ms_per_singer_second', 0):.2f} | "
+        f"| {s['singers']} | {s['rooms']} | {cpu:.0f}% | {s.get('server_cpu_ms_per_singer_second') or 0:.2f} | "
         f"{s.get('server_rss_mib') or 0:.0f} | {s['p50_ms']:.1f} / {s['p99_ms']:.1f} | {s['late_fraction'] * 100:.3f}% | "
         f"{errors} | {(s['up_bytes_per_s'] + s['down_bytes_per_s']) * 8 / 1e6:.1f} | {s.get('load_cpu_percent') or 0:.0f}% | {p} | "
         f"{'pass' if ok else 'fail'} |")
