@@ -295,6 +295,11 @@ impl Room {
         &self.setup
     }
 
+    /// Whether audio is being recorded: the running song's, or else the next song's.
+    pub fn recording_now(&self) -> bool {
+        self.song.as_ref().map_or(self.recording, |s| s.recording)
+    }
+
     /// The song's start on the timeline, and its end once known.
     pub fn song(&self) -> Option<(Clock, Option<Clock>)> {
         self.song.as_ref().map(|s| (s.start, s.end))
@@ -420,6 +425,7 @@ impl Room {
         }
         self.leader = Some(id);
         self.setup = setup;
+        self.end_recording();
         self.song = None;
         let followers: Vec<SingerId> = self
             .singers
@@ -682,7 +688,8 @@ impl Room {
         self.record(now);
     }
 
-    fn reset(&mut self) {
+    /// A song cut short (a new lead, a reset) still finishes its recording.
+    fn end_recording(&mut self) {
         if let Some(song) = &mut self.song
             && song.recording
         {
@@ -690,6 +697,10 @@ impl Room {
             song.recording = false;
             self.recorded.push(Recorded::Finished { length });
         }
+    }
+
+    fn reset(&mut self) {
+        self.end_recording();
         self.song = None;
         self.leader = None;
         self.timeline = None;

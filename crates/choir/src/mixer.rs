@@ -33,9 +33,13 @@ pub enum MixError {
     FrameSize { index: usize, samples: usize },
 }
 
+/// [`BucketAudio::bucket`] of the leader's monitor mix (the soloed voices alone).
+pub const MONITOR: usize = BUCKETS;
+
 /// One bucket's next stretch of mix, encoded, ready to send to everyone in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketAudio {
+    /// The bucket, or [`MONITOR`] for the leader's monitor mix.
     pub bucket: usize,
     pub end: Clock,
     /// A whole binary frame ([`Kind::Mix`]).
@@ -52,6 +56,9 @@ pub struct Mixer {
     pub room: Room,
     decoders: HashMap<SingerId, OpusDecoder>,
     streams: Vec<Option<BucketStream>>,
+    /// Each bucket's delay when someone listens to it ([`MONITOR`] last), as of the last
+    /// tick.
+    listening: [Option<Clock>; BUCKETS + 1],
     pcm: Vec<f32>,
     mix: Vec<f32>,
     packets: Vec<u8>,
@@ -68,7 +75,8 @@ impl Mixer {
         Mixer {
             room,
             decoders: HashMap::new(),
-            streams: (0..BUCKETS).map(|_| None).collect(),
+            streams: (0..=BUCKETS).map(|_| None).collect(),
+            listening: [None; BUCKETS + 1],
             pcm: Vec::with_capacity(FRAME * MAX_PACKETS),
             mix: vec![0.0; FRAME],
             packets: Vec::with_capacity(MAX_PACKETS * 200),
@@ -133,18 +141,42 @@ impl Mixer {
     /// `now - delay`), encoded once. The transport sends each to everyone in its bucket.
     pub fn tick(&mut self, now: Clock) -> Vec<BucketAudio> {
         self.room.tick(now);
-        let mut occupied = [false; BUCKETS];
+        self.listening = [None; BUCKETS + 1];
         for s in self.room.singers() {
-            occupied[s.bucket] = true;
+            self.listening[s.bucket] = Some(self.room.delay_of_bucket(s.bucket));
         }
-        let mut out = Vec::new();
-        for (bucket, &here) in occupied.iter().enumerate() {
-            if !here {
+        // The leader hears soloed voices once the latest of them has sung: one bucket
+        // gap behind the deepest soloed singer.
+        let soloed = self
+            .room
+            .singers()
+            .filter(|s| s.soloed)
+            .map(|s| s.bucket)
+            .max();
+        if let (Some(deepest), Some(_)) = (soloed, self.room.leader()) {
+            self.listening[MONITOR] =
+                Some(self.room.delay_of_bucket(deepest) + crate::domain::BUCKET_GAP);
+        }
+        for (bucket, delay) in self.listening.iter().enumerate() {
+            if delay.is_none() {
                 // Nobody listens: the encoder's memory is freed.
                 self.streams[bucket] = None;
-                continue;
             }
-            let hears = now.saturating_sub(self.room.delay_of_bucket(bucket));
+        }
+        self.due(now)
+    }
+
+    /// The mix every listened-to bucket may hear by `now`, encoded, with the buckets and
+    /// delays as the last [`Mixer::tick`] found them. Called before a voice is added too,
+    /// so a bucket's stream has always passed where that voice lands when it is its own
+    /// (a singer never hears themself, however soon their audio arrives).
+    pub fn due(&mut self, now: Clock) -> Vec<BucketAudio> {
+        let mut out = Vec::new();
+        for bucket in 0..=BUCKETS {
+            let Some(delay) = self.listening[bucket] else {
+                continue;
+            };
+            let hears = now.saturating_sub(delay);
             let until = hears - hears % FRAME as u64;
             if let Some(audio) = self.bucket_audio(bucket, until, now) {
                 out.push(audio);
@@ -154,6 +186,11 @@ impl Mixer {
     }
 
     fn bucket_audio(&mut self, bucket: usize, until: Clock, now: Clock) -> Option<BucketAudio> {
+        let (feed, kind) = if bucket == MONITOR {
+            (Feed::Monitor, Kind::Monitor)
+        } else {
+            (Feed::Room, Kind::Mix)
+        };
         let stream = match &mut self.streams[bucket] {
             Some(s) => s,
             slot => slot.insert(BucketStream {
@@ -180,7 +217,7 @@ impl Mixer {
         let mut scratch = [0u8; MAX_PACKET];
         while next < until && count < MAX_PACKETS {
             let end = next + FRAME as u64;
-            self.room.mix(end, &mut self.mix, Feed::Room, now);
+            self.room.mix(end, &mut self.mix, feed, now);
             let len = stream
                 .encoder
                 .encode(&self.mix, FRAME, &mut scratch)
@@ -198,7 +235,7 @@ impl Mixer {
             at += len;
         }
         let mut frame = Vec::with_capacity(12 + self.packets.len() + 2 * count);
-        Frame::write(Kind::Mix, next, &packets, &mut frame);
+        Frame::write(kind, next, &packets, &mut frame);
         Some(BucketAudio {
             bucket,
             end: next,

@@ -5,7 +5,7 @@
 //! | bytes | field |
 //! | --- | --- |
 //! | 1 | protocol version, `1` |
-//! | 1 | kind: `1` a singer's voice (client to server), `2` the mix heard (server to client) |
+//! | 1 | kind: `1` a singer's voice (client to server), `2` the mix heard (server to client), `3` the leader's monitor mix of soloed voices (server to leader) |
 //! | 8 | `end`: the timeline position (48 kHz samples on the server's clock) just after the last sample |
 //! | 2 | number of Opus packets that follow, at most [`MAX_PACKETS`] |
 //! | 2 + n, per packet | its length `n` (at most [`MAX_PACKET`]), then the packet: mono, 48 kHz, 60 ms |
@@ -17,8 +17,26 @@
 //! fresh encoder. A mix frame's `end` is the read position it ends at.
 //!
 //! **Text frames** are JSON objects with a `type` ([`ClientMessage`], [`ServerMessage`]).
-//! The first message from a client is `join`; the server answers `welcome` with the
-//! server's clock, and then `state` whenever the room changes.
+//!
+//! A session, at `GET /choir/rooms/{id}/socket` (a guest adds `?guest=<pass>` from
+//! `POST /api/v1/choir/rooms/{id}/guests`):
+//!
+//! 1. The client sends `join` within 10 s (else close code 4008). The server answers
+//!    `welcome` (its clock, the sample rate, samples per packet), then `roster` (everyone),
+//!    `song`, `console` and, when set, `lyrics`.
+//! 2. The client keeps its estimate of the server's clock with `ping`/`pong`, and hears
+//!    timeline position `clock - delay`, where `delay` is its bucket's (in `song.delays`
+//!    and in `health`, sent about once a second).
+//! 3. The server sends the bucket's mix about every 60 ms as binary frames; a singer sends
+//!    voice frames (typically 600 ms each) stamped as described above.
+//! 4. Changes arrive as `singer`, `left`, `song`, `console`, `lyrics`, `cue`, `chat`,
+//!    `recorded` and `reset`; refusals as `error` with a stable `code` (`discontinuous`,
+//!    `future`, `lagging`, `not-leader`, `removed`, `bucket`, `no-song`, `setup`, `frame`,
+//!    `audio`, `track`, `message`).
+//!
+//! Close codes: 4000 the same seat opened elsewhere, 4003 removed by the leader, 4008 no
+//! `join` in time; the platform's own are 1001 (server stopping, or no answer to pings)
+//! and 1008 (a client too slow to read its messages).
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +55,7 @@ pub const MAX_PACKET: usize = 3 * 1275;
 pub enum Kind {
     Voice = 1,
     Mix = 2,
+    Monitor = 3,
 }
 
 /// One audio frame, borrowing its packets from the message it was read from.
@@ -76,6 +95,7 @@ impl<'a> Frame<'a> {
         let kind = match bytes[1] {
             1 => Kind::Voice,
             2 => Kind::Mix,
+            3 => Kind::Monitor,
             k => return Err(FrameError::Kind(k)),
         };
         let end = u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes"));
@@ -120,33 +140,52 @@ impl<'a> Frame<'a> {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
-    /// First message: who this is and whether they sing.
+    /// First message: whether they sing, the name to show (a guest's is the one on their
+    /// link; empty keeps the account's) and `seat`, a random string the page keeps for
+    /// the browser session, so a dropped connection comes back to the same place.
     Join {
+        #[serde(default)]
         name: String,
         part: Part,
+        #[serde(default)]
+        seat: String,
     },
-    /// Move to another bucket.
+    /// Asks for the server's clock; `sent` is the client's own time, echoed back.
+    Ping {
+        sent: f64,
+    },
+    /// Move to another bucket (0 to 5).
     Move {
         bucket: usize,
     },
     /// Lead the next song (taking the lead from someone else is a "seize", which the
     /// page confirms first).
     Lead {
+        #[serde(default)]
         bpm: Option<u32>,
+        #[serde(default)]
         beats_per_repeat: Option<u32>,
+        #[serde(default)]
         repeats: Option<u32>,
-        /// A backing track from the room's library.
+        /// A backing track from the room's library, by id.
+        #[serde(default)]
         track: Option<String>,
     },
     Start,
     /// From the leader, the song ends where their voice ends; from anyone else it halts.
     Stop,
+    /// The leader records the next songs, or stops recording.
+    Record {
+        on: bool,
+    },
     Console(Console),
+    /// The leader sets a voice's volume (0 to 2) and whether it is soloed.
     Voice {
         singer: SingerId,
         mic_volume: f32,
         soloed: bool,
     },
+    /// The leader removes someone for the rest of this session.
     Remove {
         singer: SingerId,
     },
@@ -155,6 +194,47 @@ pub enum ClientMessage {
     Chat {
         text: String,
     },
+    /// The leader shows lyrics (one line per line) or an image (a URL on this server).
+    Lyrics {
+        text: String,
+        #[serde(default)]
+        image: Option<String>,
+    },
+    /// The leader reached lyric line `line` at timeline position `at` (what they heard
+    /// then); every page highlights it when its own playback reaches `at`.
+    Cue {
+        line: u32,
+        at: Clock,
+    },
+}
+
+/// One person in the room as the pages show them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SingerView {
+    pub id: SingerId,
+    pub name: String,
+    pub part: Part,
+    pub bucket: usize,
+    pub mic_volume: f32,
+    pub soloed: bool,
+    pub lagging: bool,
+}
+
+/// The song as everyone sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SongView {
+    pub leader: Option<SingerId>,
+    pub bpm: Option<u32>,
+    pub beats_per_repeat: Option<u32>,
+    pub repeats: Option<u32>,
+    pub track: Option<String>,
+    /// Timeline positions of the song's start and end, once known.
+    pub start: Option<Clock>,
+    pub end: Option<Clock>,
+    /// Whether this song (or the next, before one starts) is recorded.
+    pub recording: bool,
+    /// How far behind the server's clock each bucket hears, in samples.
+    pub delays: Vec<Clock>,
 }
 
 /// What the server says, as JSON text frames.
@@ -167,9 +247,64 @@ pub enum ServerMessage {
         /// The server's clock when this was sent; the client adds half its round trip.
         clock: Clock,
         sample_rate: u64,
+        /// Samples per Opus packet, both ways.
+        frame: usize,
     },
+    Pong {
+        sent: f64,
+        clock: Clock,
+    },
+    /// Everyone, sent after `welcome`; then only changes (`singer`, `left`), so a big
+    /// room's list is not sent again on every change.
+    Roster {
+        singers: Vec<SingerView>,
+    },
+    /// Someone joined or changed (bucket, volume, solo, lag).
+    Singer {
+        singer: SingerView,
+    },
+    Left {
+        id: SingerId,
+    },
+    Song {
+        song: SongView,
+    },
+    Console {
+        console: Console,
+    },
+    /// To one singer, about once a second: their place and how early their audio
+    /// arrives (negative when late), for the network health meter.
+    Health {
+        bucket: usize,
+        delay: Clock,
+        margin_ms: i64,
+        lagging: bool,
+    },
+    Chat {
+        from: SingerId,
+        name: String,
+        text: String,
+    },
+    Lyrics {
+        text: String,
+        image: Option<String>,
+    },
+    Cue {
+        line: u32,
+        at: Clock,
+    },
+    /// A finished recording was stored; `url` is its page.
+    Recorded {
+        id: String,
+        url: String,
+    },
+    /// Nobody was active, so the song, the leader and the mix were reset.
+    Reset,
     /// A refusal; `code` is stable, `message` is for people.
-    Error { code: String, message: String },
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 #[cfg(test)]
@@ -196,8 +331,8 @@ mod tests {
         v[0] = 9;
         assert_eq!(Frame::parse(&v), Err(FrameError::Version(9)));
         let mut k = ok.clone();
-        k[1] = 3;
-        assert_eq!(Frame::parse(&k), Err(FrameError::Kind(3)));
+        k[1] = 4;
+        assert_eq!(Frame::parse(&k), Err(FrameError::Kind(4)));
         let truncated = &ok[..ok.len() - 1];
         assert_eq!(
             Frame::parse(truncated),
@@ -222,7 +357,8 @@ mod tests {
             join,
             ClientMessage::Join {
                 name: "Ana".into(),
-                part: Part::Singer
+                part: Part::Singer,
+                seat: String::new(),
             }
         );
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"join","name":"A"}"#).is_err());
@@ -232,6 +368,7 @@ mod tests {
             you: 7,
             clock: 48_000,
             sample_rate: 48_000,
+            frame: 2880,
         };
         assert_eq!(
             serde_json::to_value(&welcome).unwrap()["type"],

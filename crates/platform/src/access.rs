@@ -36,6 +36,10 @@ impl Role {
     /// The platform's own role: runs the server and holds every other role.
     pub const ADMIN: Role = Role::declare("admin");
 
+    /// A member of the community the server serves, as opposed to someone who only
+    /// signed up: the live studios (choir rooms, meeting teams) let members create.
+    pub const MEMBER: Role = Role::declare("member");
+
     /// A role a studio declares, e.g. `Role::declare("speaker")`.
     pub const fn declare(name: &'static str) -> Role {
         Role(Cow::Borrowed(name))

@@ -176,11 +176,18 @@ impl Composition {
 
     /// The registry of every declared role, the platform's `admin` first.
     pub fn roles(&self) -> Result<Roles, PlatformError> {
-        let mut defs = vec![RoleDef {
-            role: crate::Role::ADMIN,
-            label: "role-admin",
-            studio: "platform",
-        }];
+        let mut defs = vec![
+            RoleDef {
+                role: crate::Role::ADMIN,
+                label: "role-admin",
+                studio: "platform",
+            },
+            RoleDef {
+                role: crate::Role::MEMBER,
+                label: "role-member",
+                studio: "platform",
+            },
+        ];
         defs.extend(self.studios.iter().flat_map(|s| s.roles()));
         Roles::new(defs)
     }

@@ -45,6 +45,7 @@ pub fn studios(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Studio>>> {
             settings: settings.studio("music")?,
             data_dir: settings.data_dir.clone(),
         }),
+        Box::new(tutti_choir::ChoirStudio),
     ])
 }
 

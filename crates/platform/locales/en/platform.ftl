@@ -28,6 +28,7 @@ on-behalf-of = On behalf of
 action = Action
 detail = Detail
 no-audit = Nothing recorded yet.
+role-member = Member
 role-admin = Administrator
 created = Created
 actions = Actions

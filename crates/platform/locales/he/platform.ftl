@@ -28,6 +28,7 @@ on-behalf-of = בשם
 action = פעולה
 detail = פרטים
 no-audit = עדיין לא נרשם דבר.
+role-member = חבר קהילה
 role-admin = מנהל
 created = נוצר
 actions = פעולות

@@ -6,6 +6,7 @@ mod helpers;
 mod rehearsal;
 
 mod accounts;
+mod choir;
 mod errors;
 mod jobs;
 mod music;

@@ -11,8 +11,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tutti_platform::ws::{Peer, WebSocketUpgrade};
 use tutti_platform::{
-    Access, Identity, Mounted, NavEntry, Page, Platform, PlatformError, Role, RoleDef, Routes,
-    Studio,
+    Access, Identity, Mounted, NavEntry, Page, Platform, PlatformError, Role, Routes, Studio,
 };
 use tutti_web::{Json, Problem};
 use utoipa::ToSchema;
@@ -20,7 +19,9 @@ use utoipa_axum::routes;
 
 pub use tutti_music::ARTIST;
 pub use tutti_recital::{REVIEWER, SPEAKER};
-pub const MEMBER: Role = Role::declare("member");
+/// Members are the platform's own role now; the rehearsal room still stands for the
+/// studios that use it.
+pub const MEMBER: Role = Role::MEMBER;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("tests/api/rehearsal/migrations");
 
@@ -76,26 +77,13 @@ impl Studio for Rehearsal {
         &[
             (
                 "en",
-                "rehearsal = Rehearsal\nrehearsal-about = A room to try things.\nrole-member = Member\n",
+                "rehearsal = Rehearsal\nrehearsal-about = A room to try things.\n",
             ),
             (
                 "he",
-                "rehearsal = חזרה\nrehearsal-about = חדר לנסות דברים.\nrole-member = חבר\n",
+                "rehearsal = חזרה\nrehearsal-about = חדר לנסות דברים.\n",
             ),
         ]
-    }
-
-    fn roles(&self) -> Vec<RoleDef> {
-        // Speakers and reviewers are the recital's, artists the music studio's; members
-        // stand for the studios to come.
-        [(MEMBER, "role-member")]
-            .into_iter()
-            .map(|(role, label)| RoleDef {
-                role,
-                label,
-                studio: "rehearsal",
-            })
-            .collect()
     }
 
     fn nav(&self) -> Option<NavEntry> {
