@@ -20,6 +20,7 @@
 #   STEPS="20" DURATION=5 bash bench/choir.sh         # a smoke run
 #   STEPS="400 800" SINGERS_PER_ROOM=200 bash bench/choir.sh
 #   PROFILE=1 bash bench/choir.sh                     # perf record the server at each step
+#   KEEP_GOING=1 bash bench/choir.sh                  # past failing steps, until it saturates
 #   RESULTS=/tmp/r.md bash bench/choir.sh             # write the section elsewhere
 #
 # The anchor is quoted, not run: Bucket Brigade spends about 6 ms of CPU per
@@ -42,6 +43,7 @@ SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 REQUIRE_PROBE=${REQUIRE_PROBE:-1}
 PROFILE=${PROFILE:-}
+KEEP_GOING=${KEEP_GOING:-}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 WORK=${WORK:-$TARGET_DIR/bench-choir}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
@@ -131,14 +133,17 @@ print(f"   {s['singers']} singers: server {s.get('server_cpu_percent')}% of a co
       f"p99 {s['p99_ms']} ms, late {s['late_fraction'] * 100:.3f}%, errors {s['errors']} {s['errors_by_kind'] or ''}; "
       f"probe {'pass' if probe.get('pass') else 'FAIL ' + str(probe.get('reason'))}; "
       f"generator {s.get('load_cpu_percent')}% -> {'pass' if ok else 'FAIL'}", file=sys.stderr)
-print("pass" if ok else "fail")
+saturated = (s.get("server_cpu_percent") or 0) >= 95 or s["late_fraction"] > 0.01
+print("pass" if ok else ("saturated" if saturated else "fail"))
 PY
 )
   if [[ -n $PROFILE && -s $WORK/perf-$n.data ]]; then
     perf report -i "$WORK/perf-$n.data" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' \
       | head -n 40 >"$WORK/perf-$n.txt" || true
   fi
-  [[ $verdict == pass ]] || break
+  # KEEP_GOING=1: past a failing step too, until the server saturates (CPU >= 95% or
+  # more than 1% late), to see where the time goes beyond the capacity.
+  [[ $verdict == pass || ($verdict == fail && -n $KEEP_GOING) ]] || break
   sleep 6 # the last step's rooms go idle and reset
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
