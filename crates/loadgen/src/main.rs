@@ -2,7 +2,7 @@
 //! prints what it measured (see the `tutti_loadgen` library for how).
 
 use clap::{Parser, Subcommand};
-use tutti_loadgen::scenarios::{music, pages, recital};
+use tutti_loadgen::scenarios::{choir, music, pages, recital};
 
 /// Open-loop load generator for Tutti: fixed-rate requests from virtual users (signed in,
 /// or anonymous listeners), latencies from each request's scheduled send time.
@@ -24,6 +24,11 @@ enum Scenario {
     /// pace, marks its sentences and ends its session; chunk acknowledgement latency, lost
     /// chunks, and (with --wait-processing) the processing rate.
     Recital(recital::RecitalArgs),
+    /// Singers in choir rooms: each a guest on a WebSocket sending its own Opus voice in
+    /// 600 ms batches at real-time pace behind a leader, hearing its bucket's mix; mix
+    /// latency from due, late packets, protocol errors, and a probe that decodes one
+    /// listener's mix for the leader's test tone.
+    Choir(choir::ChoirArgs),
 }
 
 #[tokio::main]
@@ -33,5 +38,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Pages(args) => pages::run(args).await.map(|_| ()),
         Scenario::Music(args) => music::run(args).await.map(|_| ()),
         Scenario::Recital(args) => recital::run(args).await.map(|_| ()),
+        Scenario::Choir(args) => choir::run(args).await.map(|_| ()),
     }
 }
