@@ -969,7 +969,8 @@ pub async fn create_link(
             format!("a link's label can be at most {MAX_LABEL} characters"),
         ));
     }
-    if !label.chars().all(tutti_web::text::is_allowed) {
+    // Checked before trimming too: Rust trims U+0085 (a control character) as space.
+    if !input.label.chars().all(tutti_web::text::is_allowed) {
         return Err(MusicError::invalid(
             "label",
             "a link's label cannot hold control or text-direction characters",

@@ -279,7 +279,10 @@ async fn rooms_guest_passes_and_passwords() {
     assert_eq!(song.status(), StatusCode::NOT_FOUND);
 
     // The room's pages render for anyone with the link.
-    for path in [format!("/choir/rooms/{id}"), format!("/choir/rooms/{id}/join")] {
+    for path in [
+        format!("/choir/rooms/{id}"),
+        format!("/choir/rooms/{id}/join"),
+    ] {
         let page = app.anonymous().get(&path).await;
         assert_eq!(page.status(), StatusCode::OK, "{path}");
         let html = page.text().await.unwrap();
