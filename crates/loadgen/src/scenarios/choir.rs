@@ -441,6 +441,12 @@ impl MixTrack {
                 overlap = true;
             }
         }
+        if overlap && std::env::var_os("TUTTI_LOAD_DEBUG").is_some() {
+            eprintln!(
+                "overlap: frame [{start}, {end}) after one ending at {:?}",
+                self.next
+            );
+        }
         if overlap {
             // A repeat of what came already: counted once, as the error it is.
             return Err(Overlap);
@@ -561,6 +567,8 @@ struct ClientState {
     plan_delay: Option<u64>,
     generation: u64,
     track: MixTrack,
+    /// The delay the mix track follows.
+    track_delay: Option<u64>,
     voice: VoiceCounts,
     traffic: Traffic,
     min_margin_ms: Option<i64>,
@@ -985,6 +993,12 @@ fn mix(bytes: &[u8], ear: Option<&Mutex<Ear>>, client: &Client, ctx: &Ctx) {
     }
     let mut s = client.state();
     let Some(delay) = s.delay() else { return };
+    if s.track_delay != Some(delay) {
+        // A new bucket (leading reshuffles them before the song starts): its stream
+        // starts afresh.
+        s.track.restart();
+        s.track_delay = Some(delay);
+    }
     let counted = s.track.frame(
         frame.end,
         frame.packets.len() as u64,
@@ -1009,7 +1023,21 @@ fn mix(bytes: &[u8], ear: Option<&Mutex<Ear>>, client: &Client, ctx: &Ctx) {
             }
         }
         Ok(None) => {}
-        Err(Overlap) => ctx.error("mix frame overlaps the last"),
+        Err(Overlap) => {
+            static SHOWN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            if std::env::var_os("TUTTI_LOAD_DEBUG").is_some()
+                && SHOWN.fetch_add(1, Ordering::Relaxed) < 20
+            {
+                eprintln!(
+                    "overlap: client {} end {} packets {} arrival {:.0}",
+                    client.index,
+                    frame.end,
+                    frame.packets.len(),
+                    arrival
+                );
+            }
+            ctx.error("mix frame overlaps the last")
+        }
     }
 }
 
@@ -1069,7 +1097,8 @@ fn control(
         "health" => {
             s.bucket = v["bucket"].as_u64().map(|b| b as usize).or(s.bucket);
             s.health_delay = v["delay"].as_u64();
-            if ctx.measuring() {
+            // A listener sends no voice, so its margin means nothing.
+            if ctx.measuring() && client.part == Part::Singer {
                 if let Some(m) = v["margin_ms"].as_i64() {
                     s.min_margin_ms = Some(s.min_margin_ms.map_or(m, |x| x.min(m)));
                 }
@@ -1096,9 +1125,6 @@ fn control(
         && let Some(delay) = delay
         && s.plan_delay != Some(delay)
     {
-        if s.plan_delay.is_some() {
-            s.track.restart();
-        }
         s.plan_delay = Some(delay);
         s.generation += 1;
         let plan = StreamPlan {
