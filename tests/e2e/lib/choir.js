@@ -80,7 +80,8 @@ export const quantile = (values, q) => {
 
 /**
  * Taps what a room page plays: an AnalyserNode on the output of the engine's worklet
- * (window.tuttiChoir, which choir-room.js leaves for tests), read every 100 ms; each
+ * (window.tuttiChoir, which choir-room.js leaves for tests), read every 60 ms (less than the 85 ms window, so a 15 ms metronome click
+ * falls whole inside some read whatever its phase); each
  * read is the engine's playback position (48 kHz timeline samples) and the Goertzel
  * amplitude of each of `freqs` over the last 4096 samples. Nothing in the client changes.
  */
@@ -115,7 +116,7 @@ export function installEar(page, freqs) {
       for (const f of fs) row[f] = amp(f);
       heard.push(row);
       if (heard.length > 3000) heard.shift();
-    }, 100);
+    }, 60);
   }, freqs);
 }
 

@@ -28,9 +28,9 @@ const CLICK_HZ = 1000; // the server's metronome click
 const FREQS = [LEADER_HZ, A_HZ, B_HZ, CLICK_HZ];
 const SONG_MS = 12_000;
 const BPM = 120;
-// Amplitudes (full scale 1). The tones are 0.1 at the microphone; see the report of the
-// first runs in the commit for the levels measured. A tone that is there reads well
-// above PRESENT, one that is not well below ABSENT.
+// Amplitudes (full scale 1); the tones are 0.1 at the microphone. Measured: a voice
+// heard reads 0.08-0.2 (the leader is mixed twice as loud), one not heard below 0.0005
+// outside metronome clicks; the mix's 1 kHz stays below 0.0003.
 const PRESENT = 0.02;
 const ABSENT = 0.005;
 
@@ -179,21 +179,26 @@ test('the song runs ~12 s and every page hears its bucket', async (t) => {
     for (const [who, p] of Object.entries(people)) {
       const rows = await earBetween(p.page, from, to);
       assert.ok(rows.length >= 30, `${who} ear: only ${rows.length} reads during the song`);
+      // A 15 ms click spreads over neighbouring frequencies (880 Hz reads up to ~0.01 in
+      // a window holding one): absence is judged on the windows without a click.
+      const clickFree = rows.filter((r) => r[CLICK_HZ] < ABSENT);
       heard[who] = Object.fromEntries(FREQS.map((f) => [f, {
         median: quantile(rows.map((r) => r[f]), 0.5),
-        p95: quantile(rows.map((r) => r[f]), 0.95),
+        p95: quantile(clickFree.map((r) => r[f]), 0.95),
         max: Math.max(...rows.map((r) => r[f])),
       }]));
       heard[who].reads = rows.length;
+      heard[who].clickFree = clickFree.length;
+      assert.ok(clickFree.length >= 15, `${who} ear: only ${clickFree.length} reads without a click`);
     }
     t.diagnostic(`heard: ${JSON.stringify(heard, (k, v) => (typeof v === 'number' ? Number(v.toPrecision(3)) : v))}`);
     const present = (who, f) => assert.ok(heard[who][f].median > PRESENT,
       `${who} should hear ${f} Hz: median ${heard[who][f].median}`);
     const absent = (who, f) => assert.ok(heard[who][f].p95 < ABSENT,
-      `${who} should not hear ${f} Hz: 95th percentile ${heard[who][f].p95}`);
+      `${who} should not hear ${f} Hz: 95th percentile (click-free reads) ${heard[who][f].p95}`);
     // The leader (bucket 0) hears the metronome (so the ear works) and no voice: not
     // itself, and not the later buckets.
-    assert.ok(heard.leader[CLICK_HZ].max > PRESENT, `the leader should hear the metronome: max ${heard.leader[CLICK_HZ].max}`);
+    assert.ok(heard.leader[CLICK_HZ].max > 2 * ABSENT, `the leader should hear the metronome: max ${heard.leader[CLICK_HZ].max}`);
     absent('leader', LEADER_HZ);
     absent('leader', A_HZ);
     absent('leader', B_HZ);
