@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 use tutti_platform::ws::{Connection, Message, Sender, Utf8Bytes};
 
-use crate::domain::{BUCKETS, Console, Part, Recorded, RoomError, SingerId, SongSetup};
+use crate::domain::{BUCKETS, Part, Recorded, RoomError, SingerId, SongSetup};
 use crate::mixer::{FRAME, MONITOR, MixError, Mixer};
 use crate::protocol::{ClientMessage, Frame, ServerMessage, SingerView, SongView, VERSION};
 use crate::recorder::{Recorder, Segment};
@@ -875,11 +875,6 @@ fn view(s: &crate::domain::Singer) -> SingerView {
         soloed: s.soloed,
         lagging: s.lagging,
     }
-}
-
-/// The console a room starts with, for pages rendered before anyone joins.
-pub fn default_console() -> Console {
-    Console::default()
 }
 
 #[cfg(test)]

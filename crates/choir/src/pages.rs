@@ -254,10 +254,7 @@ async fn room_page(
     MaybeIdentity(identity): MaybeIdentity,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let room = room_or_404(&c, &id).await?;
-    must_see(identity.as_ref(), &room)?;
-    let context = room_context(&c, identity.as_ref(), &room).await?;
-    page.render("choir/room.html", context)
+    render_room(&c, &page, identity.as_ref(), &id, "choir/room.html").await
 }
 
 async fn join_page(
@@ -266,10 +263,21 @@ async fn join_page(
     MaybeIdentity(identity): MaybeIdentity,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let room = room_or_404(&c, &id).await?;
-    must_see(identity.as_ref(), &room)?;
-    let context = room_context(&c, identity.as_ref(), &room).await?;
-    page.render("choir/join.html", context)
+    render_room(&c, &page, identity.as_ref(), &id, "choir/join.html").await
+}
+
+/// The live room and its onboarding share who may see them and their context.
+async fn render_room(
+    c: &Choir,
+    page: &Page,
+    identity: Option<&Identity>,
+    id: &str,
+    template: &str,
+) -> Result<Response, Problem> {
+    let room = room_or_404(c, id).await?;
+    must_see(identity, &room)?;
+    let context = room_context(c, identity, &room).await?;
+    page.render(template, context)
 }
 
 async fn manage_context(c: &Choir, room: &RoomRow) -> Result<serde_json::Value, ChoirError> {
@@ -426,15 +434,7 @@ async fn manage(
                     && r.room_id == room.id
                 {
                     db::delete_recording(pool, &room.id, &r.id).await?;
-                    for b in c
-                        .platform
-                        .blobs
-                        .list(&crate::recorder::prefix(&r.id))
-                        .await
-                        .unwrap_or_default()
-                    {
-                        let _ = c.platform.blobs.delete(&b.key).await;
-                    }
+                    crate::routes::delete_recording_files(&c, &r.id).await;
                 }
                 Ok(Some(format!("/choir/rooms/{}/recordings", room.id)))
             }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tutti_platform::ws::{self, Peer, RoomKey, WebSocketUpgrade, Who};
 use tutti_platform::{Access, Identity, MaybeIdentity, Role, Routes, StudioRoutes, uploads};
-use tutti_store::{NewJob, TypedJob};
+use tutti_store::NewJob;
 use tutti_web::{Json, Problem};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
@@ -247,16 +247,21 @@ pub async fn delete(c: &Choir, room: &RoomRow) -> std::result::Result<(), ChoirE
         }
     }
     for r in recordings {
-        for blob in p
-            .blobs
-            .list(&crate::recorder::prefix(&r.id))
-            .await
-            .unwrap_or_default()
-        {
-            let _ = p.blobs.delete(&blob.key).await;
-        }
+        delete_recording_files(c, &r.id).await;
     }
     Ok(())
+}
+
+/// Removes a recording's blobs (segments and files); a blob left behind is only space.
+pub async fn delete_recording_files(c: &Choir, id: &str) {
+    let blobs = &c.platform.blobs;
+    for blob in blobs
+        .list(&crate::recorder::prefix(id))
+        .await
+        .unwrap_or_default()
+    {
+        let _ = blobs.delete(&blob.key).await;
+    }
 }
 
 /// Asking to enter a room as a guest (or, for a room with a password, as anyone).
@@ -372,11 +377,10 @@ async fn socket(
         }
         Who::Guest(guest) => {
             if room.members_only != 0 {
-                return ChoirError::forbidden(
+                return Problem::from(ChoirError::forbidden(
                     "members-only",
                     "Only signed-in people may enter this room.",
-                )
-                .into_problem()
+                ))
                 .into_response();
             }
             format!("guest:{}", guest.name)
@@ -392,12 +396,6 @@ async fn socket(
             live.serve(room_id, key, conn).await;
         },
     )
-}
-
-impl ChoirError {
-    fn into_problem(self) -> Problem {
-        Problem::from(self)
-    }
 }
 
 /// A backing track for the room's library: a finished upload (`/api/v1/uploads`).
@@ -472,7 +470,6 @@ async fn add_track(
     let track = db::track(p.db.pool(), &track_id)
         .await?
         .ok_or_else(|| Problem::internal(&"a track just added is gone"))?;
-    let _ = ConvertTrack::KIND;
     Ok((StatusCode::CREATED, Json(track_view(&track))))
 }
 
