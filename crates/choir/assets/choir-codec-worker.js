@@ -15,7 +15,7 @@
 // rate, positions are scaled and the audio resampled here, so the worklet never needs
 // to know about 48 kHz.
 
-import { readFrame, writeFrame, KIND_VOICE, KIND_MIX, KIND_MONITOR, PACKET } from './choir-frame.js';
+import { readFrame, writeFrame, KIND_VOICE, KIND_START, KIND_MIX, KIND_MONITOR, PACKET } from './choir-frame.js';
 import { Resampler } from './choir-resample.js';
 
 const WIRE_RATE = 48000;
@@ -185,17 +185,17 @@ class Run {
     chunk.copyTo(bytes);
     counters.encoded += 1;
     this.pending.push(bytes);
-    // The server refuses the first frame after a break (it cannot know the break was
-    // meant) and takes the run from the next one on; a first frame of one packet loses
-    // 60 ms there instead of a whole batch.
+    // A run's first frame goes out at once, so a push-to-talk press is heard soonest.
     if (this.pending.length >= BATCH || this.packetsOut === 0) this.send();
   }
 
   send() {
     if (!this.pending.length) return;
+    // The first frame of a run says so: the server starts a fresh decoder for it.
+    const kind = this.packetsOut === 0 ? KIND_START : KIND_VOICE;
     this.packetsOut += this.pending.length;
     const end = this.start48 + this.packetsOut * PACKET;
-    const data = writeFrame(KIND_VOICE, end, this.pending);
+    const data = writeFrame(kind, end, this.pending);
     this.pending = [];
     counters.sent += 1;
     self.postMessage({ type: 'send', data, end }, [data]);

@@ -41,8 +41,9 @@ const RECONNECT_MAX_MS = 30000;
  */
 const FINAL_CLOSES = new Set([1000, 1008, 4000, 4003]);
 /**
- * After a voice run starts, the server answers `discontinuous` to its first frame (and
- * takes the rest): that one is expected, and breaking again would only repeat it.
+ * A run's first frame is a start frame, which the server takes; a `discontinuous` soon
+ * after answers frames of the run before, still in flight, and breaking again would only
+ * repeat it.
  */
 const RUN_SETTLE_MS = 3000;
 

@@ -8,6 +8,8 @@ export const VERSION = 1;
 export const KIND_VOICE = 1;
 export const KIND_MIX = 2;
 export const KIND_MONITOR = 3;
+/** A voice frame from a fresh encoder: the server starts a fresh decoder for it. */
+export const KIND_START = 4;
 /** Samples in one Opus packet, both ways (60 ms at 48 kHz); the server refuses others. */
 export const PACKET = 2880;
 export const MAX_PACKETS = 32;

@@ -552,6 +552,13 @@ impl Room {
     /// they were hearing when they sang it (their read position minus their measured
     /// audio latency). Chunks must follow on from each other (the decoder is stateful);
     /// a break is refused, and the next chunk starts afresh.
+    /// The singer's next chunk comes from a fresh encoder, so it need not follow on.
+    pub fn restart_voice(&mut self, id: SingerId) {
+        if let Some(s) = self.singers.get_mut(&id) {
+            s.last_write_end = None;
+        }
+    }
+
     pub fn sing(
         &mut self,
         id: SingerId,
@@ -929,6 +936,10 @@ mod tests {
         );
         // After a break the next chunk starts afresh.
         r.sing(LEADER, gap, &tone(0.1), now).unwrap();
+        // A chunk from a fresh encoder says so, and is taken at once.
+        r.restart_voice(LEADER);
+        let pressed = gap + 7 * FRAME as u64;
+        assert_eq!(r.sing(LEADER, pressed, &tone(0.1), now), Ok(Sung::Heard));
         assert_eq!(
             r.sing(LEADER, now + 1, &tone(0.1), now),
             Err(RoomError::FromTheFuture)

@@ -1,6 +1,7 @@
 //! The live rooms of this process: one task per room owns its [`Mixer`] (nothing else
 //! touches a room's audio, so it needs no lock), fed by the sockets of the people in it
-//! through one bounded queue, and ticking every [`TICK`] to send each bucket's mix.
+//! through one bounded queue, and ticking each time the mix gains a whole 60 ms packet
+//! (every [`FRAME`] samples of the server's clock) to send each bucket's mix.
 //!
 //! - A socket's first message is `join`. The person's place is keyed by who they are (the
 //!   account, or the guest link's name) and the `seat` their page keeps for the browser
@@ -30,8 +31,9 @@ use crate::protocol::{ClientMessage, Frame, ServerMessage, SingerView, SongView,
 use crate::recorder::{Recorder, Segment};
 use crate::timeline::{Clock, SAMPLE_RATE};
 
-/// How often a room sends its mix: one 60 ms Opus packet per bucket per tick.
-pub const TICK: Duration = Duration::from_millis(60);
+/// How long after a packet's end is due the room ticks: the clock's microseconds are
+/// rounded, and the timer's granularity is a millisecond.
+const TICK_SLACK: Duration = Duration::from_micros(1500);
 /// How long a seat is kept for a dropped connection to come back, and a room with nobody
 /// connected keeps its song.
 pub const GRACE: Duration = Duration::from_secs(30);
@@ -71,6 +73,13 @@ impl ServerClock {
     pub fn now(&self) -> Clock {
         let elapsed = self.origin.elapsed().as_micros();
         self.origin_samples + (elapsed * SAMPLE_RATE as u128 / 1_000_000) as u64
+    }
+
+    /// When this clock reads `at` (or its start, for an earlier `at`).
+    pub fn instant_at(&self, at: Clock) -> Instant {
+        let samples = at.saturating_sub(self.origin_samples) as u128;
+        let micros = samples * 1_000_000 / SAMPLE_RATE as u128;
+        self.origin + Duration::from_micros(micros as u64)
     }
 }
 
@@ -416,16 +425,17 @@ impl RoomTask {
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let tick = tokio::time::sleep_until(self.next_tick());
+        tokio::pin!(tick);
         loop {
             tokio::select! {
                 command = rx.recv() => match command {
                     Some(c) => self.command(c),
                     None => break,
                 },
-                _ = tick.tick() => {
+                () = &mut tick => {
                     self.tick();
+                    tick.as_mut().reset(self.next_tick());
                     if self.idle() && self.live.retire(&self.id, &rx) {
                         break;
                     }
@@ -438,6 +448,17 @@ impl RoomTask {
 
     fn now(&self) -> Clock {
         self.live.inner.clock.now()
+    }
+
+    /// Just after the next moment a bucket's mix gains a whole packet. Every bucket's delay
+    /// differs by a whole number of packets, so one moment serves them all, and a mix
+    /// frame leaves as soon as it can be heard rather than up to a packet later.
+    fn next_tick(&self) -> tokio::time::Instant {
+        let clock = self.live.inner.clock;
+        let now = clock.now();
+        let phase = self.mixer.room.delay_of_bucket(0) % FRAME as u64;
+        let next = (now.saturating_sub(phase) / FRAME as u64 + 1) * FRAME as u64 + phase;
+        tokio::time::Instant::from_std(clock.instant_at(next) + TICK_SLACK)
     }
 
     /// Nobody connected for [`GRACE`].
@@ -898,5 +919,15 @@ mod tests {
             .as_secs();
         let clock = ServerClock::new().now();
         assert!(clock / SAMPLE_RATE >= seconds && clock / SAMPLE_RATE <= seconds + 60);
+    }
+
+    #[test]
+    fn a_position_maps_to_the_moment_the_clock_reads_it() {
+        let clock = ServerClock::new();
+        let at = clock.now() + 7;
+        let later = clock.instant_at(at + SAMPLE_RATE) - clock.instant_at(at);
+        assert_eq!(later, Duration::from_secs(1));
+        assert!(clock.instant_at(at) >= clock.origin);
+        assert_eq!(clock.instant_at(0), clock.origin);
     }
 }

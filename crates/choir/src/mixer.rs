@@ -86,11 +86,15 @@ impl Mixer {
     /// A voice frame from `id`: decoded (with that singer's own decoder, which keeps
     /// state from packet to packet) and sung into the room.
     pub fn voice(&mut self, id: SingerId, frame: &Frame, now: Clock) -> Result<Sung, MixError> {
-        if frame.kind != Kind::Voice {
+        if !frame.kind.is_voice() {
             return Err(MixError::NotVoice);
         }
         if self.room.singer(id).is_none() {
             return Err(RoomError::Unknown.into());
+        }
+        if frame.kind == Kind::Start {
+            self.decoders.remove(&id);
+            self.room.restart_voice(id);
         }
         let decoder = match self.decoders.entry(id) {
             std::collections::hash_map::Entry::Occupied(d) => d.into_mut(),
@@ -393,6 +397,39 @@ mod tests {
         assert!(
             level_of(660.0, leader_hears) < 0.01 && level_of(440.0, leader_hears) < 0.01,
             "the leader hears nobody"
+        );
+    }
+
+    #[test]
+    fn a_start_frame_begins_a_fresh_run_where_a_plain_one_would_not_follow_on() {
+        let mut m = Mixer::default();
+        m.room.join(1, "A", Part::Singer, 0).unwrap();
+        let now = seconds(100);
+        let mut first = Voice::new(440.0, 0.2);
+        let run = voice_frame(&first.packets(2), seconds(90));
+        m.voice(1, &Frame::parse(&run).unwrap(), now).unwrap();
+        // Push-to-talk pressed again a second later: a fresh encoder.
+        let mut second = Voice::new(440.0, 0.2);
+        let packets = second.packets(2);
+        let plain = voice_frame(&packets, seconds(91));
+        assert_eq!(
+            m.voice(1, &Frame::parse(&plain).unwrap(), now),
+            Err(RoomError::Discontinuous {
+                expected: seconds(90)
+            }
+            .into())
+        );
+        let refs: Vec<&[u8]> = packets.iter().map(|p| p.as_slice()).collect();
+        let mut start = Vec::new();
+        Frame::write(Kind::Start, seconds(92), &refs, &mut start);
+        assert_eq!(
+            m.voice(1, &Frame::parse(&start).unwrap(), now),
+            Ok(Sung::Heard)
+        );
+        let next = voice_frame(&second.packets(1), seconds(92) + FRAME as u64);
+        assert_eq!(
+            m.voice(1, &Frame::parse(&next).unwrap(), now),
+            Ok(Sung::Heard)
         );
     }
 

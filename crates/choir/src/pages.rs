@@ -90,8 +90,29 @@ fn signed_in_name(identity: Option<&Identity>) -> Option<String> {
     identity.map(|i| i.user.name.clone())
 }
 
+/// Who may hear a password room's recordings: its managers, and whoever entered its
+/// password (their pass is kept as a cookie); anyone [`must_see`] lets in, otherwise.
+async fn must_hear(
+    c: &Choir,
+    headers: &HeaderMap,
+    identity: Option<&Identity>,
+    room: &RoomRow,
+) -> Result<(), ChoirError> {
+    must_see(identity, room)?;
+    if room.password_hash.is_none()
+        || may_manage(identity, room)
+        || crate::routes::holds_pass(c, headers, &room.id).await
+    {
+        return Ok(());
+    }
+    Err(ChoirError::forbidden(
+        "password",
+        "This room's recordings are for those who know its password: join the room first.",
+    ))
+}
+
 /// Who may see a room's page and recordings: anyone, but signed-in people only for a
-/// members-only room. (A room's password guards its live connection.)
+/// members-only room. (A room's password guards its live connection and recordings.)
 fn must_see(identity: Option<&Identity>, room: &RoomRow) -> Result<(), ChoirError> {
     if room.members_only != 0 && identity.is_none() {
         return Err(ChoirError::forbidden(
@@ -479,9 +500,10 @@ async fn recordings_page(
     page: Page,
     MaybeIdentity(identity): MaybeIdentity,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let room = room_or_404(&c, &id).await?;
-    must_see(identity.as_ref(), &room)?;
+    must_hear(&c, &headers, identity.as_ref(), &room).await?;
     let manager = may_manage(identity.as_ref(), &room);
     let recordings: Vec<_> = db::recordings(c.platform.db.pool(), &room.id)
         .await?
@@ -513,12 +535,13 @@ async fn recordings_page(
 
 async fn recording_of(
     c: &Choir,
+    headers: &HeaderMap,
     identity: Option<&Identity>,
     id: &str,
     rec: &str,
 ) -> Result<(RoomRow, db::RecordingRow), ChoirError> {
     let room = room_or_404(c, id).await?;
-    must_see(identity, &room)?;
+    must_hear(c, headers, identity, &room).await?;
     let r = db::recording(c.platform.db.pool(), rec)
         .await?
         .filter(|r| r.room_id == room.id)
@@ -532,7 +555,7 @@ async fn recording_mix(
     Path((id, rec)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let (_, r) = recording_of(&c, identity.as_ref(), &id, &rec).await?;
+    let (_, r) = recording_of(&c, &headers, identity.as_ref(), &id, &rec).await?;
     let key = r
         .mix_key
         .ok_or_else(|| Problem::not_found("This recording's files are not made yet."))?;
@@ -553,7 +576,7 @@ async fn recording_stem(
     Path((id, rec, singer)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let (room, r) = recording_of(&c, Some(&identity), &id, &rec).await?;
+    let (room, r) = recording_of(&c, &headers, Some(&identity), &id, &rec).await?;
     must_manage(&identity, &room)?;
     let stems: Vec<Stem> = serde_json::from_str(&r.stems).unwrap_or_default();
     let stem = stems

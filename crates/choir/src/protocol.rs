@@ -5,16 +5,19 @@
 //! | bytes | field |
 //! | --- | --- |
 //! | 1 | protocol version, `1` |
-//! | 1 | kind: `1` a singer's voice (client to server), `2` the mix heard (server to client), `3` the leader's monitor mix of soloed voices (server to leader) |
+//! | 1 | kind: `1` a singer's voice (client to server), `2` the mix heard (server to client), `3` the leader's monitor mix of soloed voices (server to leader), `4` a voice frame that starts a fresh run (client to server) |
 //! | 8 | `end`: the timeline position (48 kHz samples on the server's clock) just after the last sample |
 //! | 2 | number of Opus packets that follow, at most [`MAX_PACKETS`] |
 //! | 2 + n, per packet | its length `n` (at most [`MAX_PACKET`]), then the packet: mono, 48 kHz, 60 ms |
 //!
 //! A voice frame's `end` is the position of the audio the singer was *hearing* when they
 //! sang its last sample: their read position minus their measured audio latency. Voice
-//! frames follow on from each other (each starts where the last ended); after a break
-//! the server answers `{"type":"error","code":"discontinuous"}` and the client starts a
-//! fresh encoder. A mix frame's `end` is the read position it ends at.
+//! frames follow on from each other (each starts where the last ended), because Opus
+//! carries state from packet to packet. The first frame from a fresh encoder (after
+//! push-to-talk, a bucket change or a reconnect) is sent as kind `4`: the server starts a
+//! fresh decoder and takes it. A kind `1` frame that does not follow on is answered
+//! `{"type":"error","code":"discontinuous"}`, and the client starts a fresh run. A mix
+//! frame's `end` is the read position it ends at.
 //!
 //! **Text frames** are JSON objects with a `type` ([`ClientMessage`], [`ServerMessage`]).
 //!
@@ -56,6 +59,15 @@ pub enum Kind {
     Voice = 1,
     Mix = 2,
     Monitor = 3,
+    /// A voice frame from a fresh encoder: it need not follow on from the last.
+    Start = 4,
+}
+
+impl Kind {
+    /// Whether a singer sends it.
+    pub fn is_voice(self) -> bool {
+        matches!(self, Kind::Voice | Kind::Start)
+    }
 }
 
 /// One audio frame, borrowing its packets from the message it was read from.
@@ -96,6 +108,7 @@ impl<'a> Frame<'a> {
             1 => Kind::Voice,
             2 => Kind::Mix,
             3 => Kind::Monitor,
+            4 => Kind::Start,
             k => return Err(FrameError::Kind(k)),
         };
         let end = u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes"));
@@ -331,8 +344,8 @@ mod tests {
         v[0] = 9;
         assert_eq!(Frame::parse(&v), Err(FrameError::Version(9)));
         let mut k = ok.clone();
-        k[1] = 4;
-        assert_eq!(Frame::parse(&k), Err(FrameError::Kind(4)));
+        k[1] = 5;
+        assert_eq!(Frame::parse(&k), Err(FrameError::Kind(5)));
         let truncated = &ok[..ok.len() - 1];
         assert_eq!(
             Frame::parse(truncated),

@@ -293,7 +293,7 @@ async fn guest_pass(
     MaybeIdentity(identity): MaybeIdentity,
     Path(id): Path<String>,
     Json(input): Json<GuestInput>,
-) -> Result<Json<GuestPass>> {
+) -> Result<Response> {
     let room = room_or_404(&c, &id).await?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 80 {
@@ -328,10 +328,43 @@ async fn guest_pass(
         .guest_token(&RoomKey::new("choir", &room.id), name, GUEST_PASS)
         .await
         .map_err(Problem::from)?;
-    Ok(Json(GuestPass {
+    // Whoever knows a password room's password may hear its recordings too: the pass,
+    // kept as a cookie, shows it to the recordings pages.
+    let cookie = room.password_hash.is_some().then(|| {
+        tutti_platform::page::cookie(
+            &c.platform,
+            &pass_cookie(&c, &room.id),
+            &token,
+            GUEST_PASS.as_secs() as i64,
+        )
+    });
+    let pass = Json(GuestPass {
         token,
         socket_url: format!("/choir/rooms/{}/socket", room.id),
-    }))
+    });
+    Ok(match cookie {
+        Some(v) => ([(axum::http::header::SET_COOKIE, v)], pass).into_response(),
+        None => pass.into_response(),
+    })
+}
+
+/// The cookie holding someone's pass into a password room (see [`guest_pass`]).
+pub fn pass_cookie(c: &Choir, room: &str) -> String {
+    c.platform
+        .settings
+        .cookie_name(&format!("choir-pass-{room}"))
+}
+
+/// Whether these request headers carry a valid pass into `room`.
+pub async fn holds_pass(c: &Choir, headers: &axum::http::HeaderMap, room: &str) -> bool {
+    let Some(token) = tutti_platform::identity::cookie_of(headers, &pass_cookie(c, room)) else {
+        return false;
+    };
+    c.platform
+        .sockets
+        .verify_guest(&token)
+        .await
+        .is_ok_and(|g| g.room == RoomKey::new("choir", room))
 }
 
 #[derive(Debug, Deserialize)]

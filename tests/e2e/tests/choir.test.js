@@ -153,8 +153,8 @@ test('the leader leads with a metronome and records; the followers sit in bucket
       }, bucket);
     }
     await until(page, () => [...window.tuttiChoir.view.singers.values()].map((s) => s.bucket).sort().join() === '0,1,2');
-    // A move starts a fresh voice run (the server answers the first frame
-    // "discontinuous"); let every voice settle before the song.
+    // A move starts a fresh voice run (its first frame a start frame); let frames of
+    // the old run still in flight drain before the song.
     await sleep(2500);
   });
 });

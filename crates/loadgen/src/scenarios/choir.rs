@@ -891,7 +891,9 @@ async fn sing(
                 let Some((_, vp, k)) = stream.as_mut() else { continue };
                 let packets: Vec<&[u8]> = vp.packets(*k).map(|i| voice[i].as_ref()).collect();
                 out.clear();
-                Frame::write(Kind::Voice, vp.end(*k), &packets, &mut out);
+                // A run's first frame says so: the server starts a fresh decoder for it.
+                let kind = if *k == 0 { Kind::Start } else { Kind::Voice };
+                Frame::write(kind, vp.end(*k), &packets, &mut out);
                 let lag = Instant::now().saturating_duration_since(due);
                 let len = out.len() as u64;
                 if sink.send(Message::binary(out.clone())).await.is_err() {
@@ -982,7 +984,7 @@ fn mix(bytes: &[u8], ear: Option<&Mutex<Ear>>, client: &Client, ctx: &Ctx) {
     };
     match frame.kind {
         Kind::Mix => {}
-        Kind::Voice => {
+        Kind::Voice | Kind::Start => {
             ctx.error("voice frame from the server");
             return;
         }

@@ -300,9 +300,52 @@ async fn rooms_guest_passes_and_passwords() {
         problem(none, StatusCode::FORBIDDEN).await["field"],
         "password"
     );
+    let recordings = format!("/choir/rooms/{id}/recordings");
+    let locked = app.anonymous().get(&recordings).await;
+    assert_eq!(
+        locked.status(),
+        StatusCode::FORBIDDEN,
+        "a password room's recordings need its password"
+    );
     let pass = guest_pass(&app, id, json!({"name": "Ana", "password": "sing"})).await;
     assert_eq!(pass.status(), StatusCode::OK);
+    let cookie = pass.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let pass: Value = pass.json().await.unwrap();
+    let opened = reqwest::Client::new()
+        .get(app.url(&recordings))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        opened.status(),
+        StatusCode::OK,
+        "the pass kept as a cookie opens them"
+    );
+    let elsewhere = create_room(&app, &owner, json!({"name": "Friday", "password": "hum"})).await;
+    let other = reqwest::Client::new()
+        .get(app.url(&format!(
+            "/choir/rooms/{}/recordings",
+            elsewhere["id"].as_str().unwrap()
+        )))
+        .header(
+            reqwest::header::COOKIE,
+            cookie.replace(id, elsewhere["id"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::FORBIDDEN,
+        "and only those of its own room"
+    );
     let mut ws = open(&app, id, None, pass["token"].as_str()).await;
     let (you, _, _) = join(&mut ws, "", "singer").await;
     let roster = expect(&mut ws, "roster").await;
