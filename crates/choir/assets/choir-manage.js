@@ -1,7 +1,7 @@
 // The choir's plain pages: times shown in the viewer's own zone, session times sent with
-// the browser's offset, confirmations before deleting, and the backing-track upload
-// (a form upload with progress, then naming it for the room; the page refreshes while
-// the server converts it).
+// the browser's offset, confirmations before deleting, and the uploads of backing tracks
+// and images (a form upload with progress, then handing it to the room; the page
+// refreshes while the server converts a track).
 
 const pad = (n) => String(n).padStart(2, "0");
 
@@ -41,10 +41,11 @@ for (const form of document.querySelectorAll("form")) {
 const share = document.getElementById("share-link");
 if (share) share.textContent = new URL(share.dataset.path, location.href).href;
 
-const upload = document.getElementById("track-upload");
-if (upload) {
-  const status = document.getElementById("track-status");
-  const bar = document.getElementById("track-progress");
+// Each upload form sends its file through the platform's uploads, then hands it to the
+// room's library named in `data-upload-to` (the file's name names it).
+for (const upload of document.querySelectorAll("form[data-upload-to]")) {
+  const status = upload.querySelector("[role=status]");
+  const bar = upload.querySelector("progress");
   const say = (text) => { status.textContent = text; };
   upload.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -67,10 +68,10 @@ if (upload) {
         xhr.onerror = () => reject(null);
         xhr.send(body);
       });
-      const answer = await fetch(`/api/v1/choir/rooms/${upload.dataset.room}/tracks`, {
+      const answer = await fetch(upload.dataset.uploadTo, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify({ upload_id: stored.id, name: file.name }),
+        body: JSON.stringify({ upload_id: stored.id }),
       });
       if (!answer.ok) throw await answer.json().catch(() => null);
       location.reload();

@@ -246,6 +246,76 @@ pub async fn delete_track(pool: &AnyPool, id: &str) -> Result<()> {
     Ok(())
 }
 
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ImageRow {
+    pub id: String,
+    pub room_id: String,
+    pub name: String,
+    pub content_type: String,
+    pub blob_key: String,
+    pub created_at: i64,
+}
+
+const IMAGE: &str = "id, room_id, name, content_type, blob_key, created_at";
+
+pub async fn add_image(
+    pool: &AnyPool,
+    room: &str,
+    name: &str,
+    content_type: &str,
+    blob_key: &str,
+) -> Result<ImageRow> {
+    let row = ImageRow {
+        id: new_id(),
+        room_id: room.to_string(),
+        name: name.to_string(),
+        content_type: content_type.to_string(),
+        blob_key: blob_key.to_string(),
+        created_at: now_ms(),
+    };
+    sqlx::query(
+        "INSERT INTO choir_images (id, room_id, name, content_type, blob_key, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&row.id)
+    .bind(&row.room_id)
+    .bind(&row.name)
+    .bind(&row.content_type)
+    .bind(&row.blob_key)
+    .bind(row.created_at)
+    .execute(pool)
+    .await?;
+    Ok(row)
+}
+
+pub async fn image(pool: &AnyPool, room: &str, id: &str) -> Result<Option<ImageRow>> {
+    Ok(sqlx::query_as(sql!(
+        "SELECT {IMAGE} FROM choir_images WHERE id = $1 AND room_id = $2"
+    ))
+    .bind(id)
+    .bind(room)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn images(pool: &AnyPool, room: &str) -> Result<Vec<ImageRow>> {
+    Ok(sqlx::query_as(sql!(
+        "SELECT {IMAGE} FROM choir_images WHERE room_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(room)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn delete_image(pool: &AnyPool, room: &str, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM choir_images WHERE id = $1 AND room_id = $2")
+        .bind(id)
+        .bind(room)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 pub struct SongInput<'a> {
     pub title: &'a str,
     pub bpm: Option<i64>,

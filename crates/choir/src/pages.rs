@@ -18,8 +18,8 @@ use crate::db::{self, RoomRow};
 use crate::error::ChoirError;
 use crate::jobs::Stem;
 use crate::routes::{
-    RoomInput, SongInput, add_session_to, add_song_to, check_name, hash_password, may_manage,
-    must_manage, parse_time, room_or_404, room_view, track_view,
+    RoomInput, SongInput, add_session_to, add_song_to, check_name, hash_password, image_view,
+    may_manage, must_manage, parse_time, room_or_404, room_view, track_view,
 };
 
 /// `(name, source)` pairs of files embedded from one folder, named by their file name.
@@ -84,6 +84,34 @@ pub fn routes(r: Routes<Choir>) -> Routes<Choir> {
             "/choir/rooms/{id}/recordings/{rec}/stems/{singer}",
             recording_stem,
         )
+        .page(
+            Access::Public,
+            get.clone(),
+            "/choir/rooms/{id}/images/{image}",
+            room_image,
+        )
+}
+
+/// An image the leader shows the room: for whoever may hear the room.
+async fn room_image(
+    State(c): State<Choir>,
+    MaybeIdentity(identity): MaybeIdentity,
+    Path((id, image)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let room = room_or_404(&c, &id).await?;
+    must_hear(&c, &headers, identity.as_ref(), &room).await?;
+    let image = db::image(c.platform.db.pool(), &room.id, &image)
+        .await?
+        .ok_or_else(|| Problem::not_found("There is no such image."))?;
+    serve::blob(
+        &c.platform.blobs,
+        &image.blob_key,
+        &image.content_type,
+        Caching::Private,
+        &headers,
+    )
+    .await
 }
 
 fn signed_in_name(identity: Option<&Identity>) -> Option<String> {
@@ -252,8 +280,14 @@ async fn room_context(
                 "track": s.track_id, "lyrics": s.lyrics })
         })
         .collect();
+    let images: Vec<_> = db::images(pool, &room.id)
+        .await?
+        .iter()
+        .map(image_view)
+        .collect();
     let view = room_view(room);
     Ok(json!({
+        "images": images,
         "room": view,
         "room_url": view.url,
         "join_url": format!("/choir/rooms/{}/join", room.id),
@@ -309,6 +343,11 @@ async fn manage_context(c: &Choir, room: &RoomRow) -> Result<serde_json::Value, 
         .map(track_view)
         .collect();
     let setlist = db::setlist(pool, &room.id).await?;
+    let images: Vec<_> = db::images(pool, &room.id)
+        .await?
+        .iter()
+        .map(image_view)
+        .collect();
     let now = tutti_store::now_ms();
     let sessions: Vec<_> = db::sessions(pool, Some(&room.id), now - 86_400_000, i64::MAX)
         .await?
@@ -321,6 +360,7 @@ async fn manage_context(c: &Choir, room: &RoomRow) -> Result<serde_json::Value, 
     Ok(json!({
         "room": room_view(room),
         "tracks": tracks,
+        "images": images,
         "setlist": setlist,
         "sessions": sessions,
     }))
@@ -447,6 +487,13 @@ async fn manage(
                     if let Some(k) = t.pcm_key {
                         let _ = c.platform.blobs.delete(&k).await;
                     }
+                }
+                Ok(None)
+            }
+            "delete-image" => {
+                if let Some(i) = db::image(pool, &room.id, &form.id).await? {
+                    db::delete_image(pool, &room.id, &i.id).await?;
+                    let _ = c.platform.blobs.delete(&i.blob_key).await;
                 }
                 Ok(None)
             }

@@ -38,6 +38,7 @@ pub fn routes(c: Choir) -> StudioRoutes {
         .api(Access::Role(Role::MEMBER), routes!(delete_room))
         .api(Access::Public, routes!(guest_pass))
         .api(Access::Role(Role::MEMBER), routes!(add_track))
+        .api(Access::Role(Role::MEMBER), routes!(add_image))
         .api(Access::Role(Role::MEMBER), routes!(add_song))
         .api(Access::Role(Role::MEMBER), routes!(add_session))
         .with_state(c)
@@ -238,8 +239,12 @@ async fn delete_room(
 pub async fn delete(c: &Choir, room: &RoomRow) -> std::result::Result<(), ChoirError> {
     let p = &c.platform;
     let tracks = db::tracks(p.db.pool(), &room.id).await?;
+    let images = db::images(p.db.pool(), &room.id).await?;
     let recordings = db::recordings(p.db.pool(), &room.id).await?;
     db::delete_room(p.db.pool(), &room.id).await?;
+    for i in images {
+        let _ = p.blobs.delete(&i.blob_key).await;
+    }
     for t in tracks {
         let _ = p.blobs.delete(&t.upload_key).await;
         if let Some(k) = t.pcm_key {
@@ -479,20 +484,7 @@ async fn add_track(
     let upload = uploads::get(p, &input.upload_id, &identity.user.id)
         .await
         .map_err(Problem::from)?;
-    let name = input
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string)
-        .or_else(|| upload.metadata.get("filename").cloned())
-        .unwrap_or_else(|| "track".to_string());
-    if name.chars().count() > 200 {
-        return Err(Problem::invalid(
-            "name",
-            "A track's name has at most 200 characters.",
-        ));
-    }
+    let name = upload_name(input.name.as_deref(), &upload, "track")?;
     let blob = uploads::take(p, &input.upload_id, &identity.user.id)
         .await
         .map_err(Problem::from)?;
@@ -504,6 +496,136 @@ async fn add_track(
         .await?
         .ok_or_else(|| Problem::internal(&"a track just added is gone"))?;
     Ok((StatusCode::CREATED, Json(track_view(&track))))
+}
+
+/// What an upload is called in the room: the name given (at most [`MAX_NAME`]
+/// characters), or else its file's name, shortened to fit.
+fn upload_name(given: Option<&str>, upload: &uploads::Upload, fallback: &str) -> Result<String> {
+    if let Some(name) = given.map(str::trim).filter(|n| !n.is_empty()) {
+        if name.chars().count() > MAX_NAME {
+            return Err(Problem::invalid(
+                "name",
+                format!("A name has at most {MAX_NAME} characters."),
+            ));
+        }
+        return Ok(name.to_string());
+    }
+    Ok(upload
+        .metadata
+        .get("filename")
+        .map(|f| f.trim().chars().take(MAX_NAME).collect::<String>())
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| fallback.to_string()))
+}
+
+/// Longest name of a track or an image.
+const MAX_NAME: usize = 200;
+/// Largest image a room keeps: a photographed page of a score fits.
+const MAX_IMAGE: i64 = 20 * 1024 * 1024;
+
+/// An image for the room's slides: a finished upload (`/api/v1/uploads`) of a PNG, JPEG,
+/// GIF or WebP picture.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ImageInput {
+    #[schema(min_length = 1, max_length = 100)]
+    pub upload_id: String,
+    /// Shown in the leader's list; the file's name when left out.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImageView {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    /// Where the room's pages show it from (what a leader's `lyrics` message names).
+    pub url: String,
+}
+
+pub fn image_view(i: &db::ImageRow) -> ImageView {
+    ImageView {
+        id: i.id.clone(),
+        name: i.name.clone(),
+        content_type: i.content_type.clone(),
+        url: format!("/choir/rooms/{}/images/{}", i.room_id, i.id),
+    }
+}
+
+/// The picture type of an image file by its first bytes, if browsers show it.
+pub fn image_type(head: &[u8]) -> Option<&'static str> {
+    match head {
+        [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, ..] => Some("image/png"),
+        [0xff, 0xd8, 0xff, ..] => Some("image/jpeg"),
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some("image/gif"),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Some("image/webp"),
+        _ => None,
+    }
+}
+
+#[utoipa::path(post, path = "/choir/rooms/{id}/images", tag = "choir",
+    summary = "Add an image (PNG, JPEG, GIF or WebP) the leader can show the room",
+    params(("id" = String, Path)), request_body = ImageInput,
+    responses((status = 201, body = ImageView), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn add_image(
+    State(c): State<Choir>,
+    identity: Identity,
+    Path(id): Path<String>,
+    Json(input): Json<ImageInput>,
+) -> Result<(StatusCode, Json<ImageView>)> {
+    let room = room_or_404(&c, &id).await?;
+    must_manage(&identity, &room)?;
+    let p = &c.platform;
+    let upload = uploads::get(p, &input.upload_id, &identity.user.id)
+        .await
+        .map_err(Problem::from)?;
+    let name = upload_name(input.name.as_deref(), &upload, "image")?;
+    if upload.length > MAX_IMAGE {
+        return Err(Problem::invalid(
+            "upload_id",
+            format!(
+                "An image has at most {} MiB; this one has {:.1}.",
+                MAX_IMAGE >> 20,
+                upload.length as f64 / 1048576.0
+            ),
+        ));
+    }
+    // Looked at before the upload is taken, so a file that is no picture stays the user's.
+    let content_type = match &upload.blob_key {
+        Some(key) => {
+            let head = p.blobs.get_range(key, 0..16).await.unwrap_or_default();
+            image_type(&head)
+        }
+        None => None,
+    };
+    let Some(content_type) = content_type else {
+        return Err(Problem::invalid(
+            "upload_id",
+            "That upload is not a finished PNG, JPEG, GIF or WebP picture.",
+        ));
+    };
+    let blob = uploads::take(p, &input.upload_id, &identity.user.id)
+        .await
+        .map_err(Problem::from)?;
+    let image = db::add_image(p.db.pool(), &room.id, &name, content_type, &blob.key).await?;
+    Ok((StatusCode::CREATED, Json(image_view(&image))))
 }
 
 /// A song of the room's setlist.

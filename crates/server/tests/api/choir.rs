@@ -366,6 +366,70 @@ async fn rooms_guest_passes_and_passwords() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
+/// A 1×1 PNG.
+const PIXEL: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+#[tokio::test]
+async fn a_room_keeps_images_for_its_slides_and_names_tracks_after_their_files() {
+    use base64::Engine as _;
+    let app = spawn_app().await;
+    let owner = member_token(&app, "slides@example.com").await;
+    let room = create_room(&app, &owner, json!({"name": "Slides", "password": "la"})).await;
+    let id = room["id"].as_str().unwrap();
+    let base = app.url("");
+    let add = |kind: &'static str, upload: String| {
+        with_token(&owner)
+            .post(app.url(&format!("/api/v1/choir/rooms/{id}/{kind}")))
+            .json(&json!({ "upload_id": upload }))
+            .send()
+    };
+
+    // A file that is no picture is refused, and stays the uploader's.
+    let text = tus_upload(&base, &owner, "choir", "notes.txt", b"not a picture at all").await;
+    for _ in 0..2 {
+        let refused = add("images", text.clone()).await.unwrap();
+        let refusal = problem(refused, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(refusal["field"], "upload_id");
+    }
+
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(PIXEL)
+        .unwrap();
+    let upload = tus_upload(&base, &owner, "choir", "score page 1.png", &png).await;
+    let added = add("images", upload).await.unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let image: Value = added.json().await.unwrap();
+    assert_eq!(image["name"], "score page 1.png");
+    assert_eq!(image["content_type"], "image/png");
+    let url = image["url"].as_str().unwrap();
+
+    // The leader picks it on the room's page; it shows to those who know the password.
+    let visitor = app.anonymous();
+    let page = visitor.get(&format!("/choir/rooms/{id}")).await;
+    assert!(page.text().await.unwrap().contains("score page 1.png"));
+    assert_eq!(visitor.get(url).await.status(), StatusCode::FORBIDDEN);
+    let pass = visitor
+        .api(
+            Method::POST,
+            &format!("/api/v1/choir/rooms/{id}/guests"),
+            Some(json!({"name": "Cy", "password": "la"})),
+        )
+        .await;
+    assert_eq!(pass.status(), StatusCode::OK);
+    let shown = visitor.get(url).await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    assert_eq!(shown.headers()["content-type"], "image/png");
+    assert_eq!(shown.bytes().await.unwrap().as_ref(), png.as_slice());
+
+    // A track named after a long file name gets the name, shortened.
+    let long = format!("{}.wav", "a".repeat(300));
+    let upload = tus_upload(&base, &owner, "choir", &long, b"RIFF....WAVE").await;
+    let track = add("tracks", upload).await.unwrap();
+    assert_eq!(track.status(), StatusCode::CREATED);
+    let track: Value = track.json().await.unwrap();
+    assert_eq!(track["name"].as_str().unwrap().chars().count(), 200);
+}
+
 #[tokio::test]
 async fn a_follower_hears_the_leader_in_time_and_the_song_is_recorded() {
     let app = spawn_app().await;

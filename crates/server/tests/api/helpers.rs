@@ -235,3 +235,43 @@ pub async fn problem(response: Response, status: StatusCode) -> Value {
     assert_eq!(body["status"], status.as_u16());
     body
 }
+
+/// Uploads bytes with tus (in two PATCHes) as the token's owner, for `studio`, and
+/// returns the upload's id.
+pub async fn tus_upload(base: &str, token: &str, studio: &str, name: &str, bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let client = with_token(token);
+    let created = client
+        .post(format!("{base}/api/v1/uploads"))
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", bytes.len().to_string())
+        .header(
+            "upload-metadata",
+            format!("filename {},studio {}", b64(name), b64(studio)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    let url = if location.starts_with("http") {
+        location.clone()
+    } else {
+        format!("{base}{location}")
+    };
+    let half = bytes.len() / 2;
+    for (offset, part) in [(0, &bytes[..half]), (half, &bytes[half..])] {
+        let sent = client
+            .patch(&url)
+            .header("tus-resumable", "1.0.0")
+            .header("upload-offset", offset.to_string())
+            .header("content-type", "application/offset+octet-stream")
+            .body(part.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), StatusCode::NO_CONTENT, "{name}");
+    }
+    location.rsplit('/').next().unwrap().to_string()
+}

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use base64::Engine as _;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use tutti_accounts::TokenScope;
@@ -18,7 +17,7 @@ use tutti_media::pcm::MemorySource;
 use tutti_media::presets::Preset;
 use tutti_media::transcode::{Target, transcode};
 
-use crate::helpers::{TestApp, problem, spawn_app, with_token};
+use crate::helpers::{TestApp, problem, spawn_app, tus_upload, with_token};
 use crate::rehearsal::ARTIST;
 
 /// Two seconds of a chord, stereo 44.1 kHz, encoded with a media engine preset.
@@ -102,42 +101,7 @@ impl Artist {
 
     /// Uploads bytes with tus in two PATCHes and returns the upload's id.
     pub(crate) async fn upload(&self, name: &str, bytes: &[u8]) -> String {
-        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        let created = self
-            .client
-            .post(format!("{}/api/v1/uploads", self.app_base))
-            .bearer_auth(&self.token)
-            .header("tus-resumable", "1.0.0")
-            .header("upload-length", bytes.len().to_string())
-            .header(
-                "upload-metadata",
-                format!("filename {},studio {}", b64(name), b64("music")),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(created.status(), StatusCode::CREATED);
-        let location = created.headers()["location"].to_str().unwrap().to_string();
-        let url = if location.starts_with("http") {
-            location.clone()
-        } else {
-            format!("{}{location}", self.app_base)
-        };
-        let half = bytes.len() / 2;
-        for (offset, part) in [(0, &bytes[..half]), (half, &bytes[half..])] {
-            let sent = self
-                .client
-                .patch(&url)
-                .header("tus-resumable", "1.0.0")
-                .header("upload-offset", offset.to_string())
-                .header("content-type", "application/offset+octet-stream")
-                .body(part.to_vec())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(sent.status(), StatusCode::NO_CONTENT, "{name}");
-        }
-        location.rsplit('/').next().unwrap().to_string()
+        tus_upload(&self.app_base, &self.token, "music", name, bytes).await
     }
 
     pub(crate) async fn until_settled(&self, album: &str) -> Value {
