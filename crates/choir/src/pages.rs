@@ -47,6 +47,18 @@ pub fn routes(r: Routes<Choir>) -> Routes<Choir> {
             create_room,
         )
         .page(Access::Public, get.clone(), "/choir/calendar", calendar)
+        .page(
+            Access::Public,
+            get.clone(),
+            "/choir/calendar.ics",
+            calendar_feed,
+        )
+        .page(
+            Access::Public,
+            get.clone(),
+            "/choir/rooms/{id}/sessions.ics",
+            room_feed,
+        )
         .page(Access::Public, get.clone(), "/choir/rooms/{id}", room_page)
         .page(
             Access::Public,
@@ -657,6 +669,61 @@ fn safe_file_name(name: &str) -> String {
     } else {
         s
     }
+}
+
+/// Sessions from this long ago on are in the feeds (calendar apps keep older ones).
+const FEED_PAST_MS: i64 = 30 * 86_400_000;
+
+/// Every open room's sessions, for a calendar app (which signs in as nobody, so
+/// members-only rooms stay out).
+async fn calendar_feed(State(c): State<Choir>) -> Result<Response, Problem> {
+    feed(&c, None, "Choir").await
+}
+
+/// One room's sessions, for whoever may see the room.
+async fn room_feed(
+    State(c): State<Choir>,
+    MaybeIdentity(identity): MaybeIdentity,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let room = room_or_404(&c, &id).await?;
+    must_see(identity.as_ref(), &room)?;
+    feed(&c, Some(&room), &room.name).await
+}
+
+async fn feed(c: &Choir, room: Option<&RoomRow>, name: &str) -> Result<Response, Problem> {
+    let pool = c.platform.db.pool();
+    let from = tutti_store::now_ms() - FEED_PAST_MS;
+    let mut rows = Vec::new();
+    for (s, room_name) in db::sessions(pool, room.map(|r| r.id.as_str()), from, i64::MAX).await? {
+        if room.is_none()
+            && db::room(pool, &s.room_id)
+                .await?
+                .is_none_or(|r| r.members_only != 0)
+        {
+            continue;
+        }
+        rows.push((s, room_name));
+    }
+    let settings = &c.platform.settings;
+    let entries: Vec<_> = rows
+        .iter()
+        .map(|(s, room_name)| crate::ics::Entry {
+            session: s,
+            room_name,
+            join_url: settings.link(&format!("/choir/rooms/{}/join", s.room_id)),
+        })
+        .collect();
+    let host = settings.public_url.host_str().unwrap_or("tutti");
+    let body = crate::ics::calendar(name, host, &entries);
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/calendar; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -270,6 +270,28 @@ async fn rooms_guest_passes_and_passwords() {
         calendar.contains("Dress"),
         "the session is on the month calendar"
     );
+    for feed in [
+        "/choir/calendar.ics".to_string(),
+        format!("/choir/rooms/{id}/sessions.ics"),
+    ] {
+        let ics = app.anonymous().get(&feed).await;
+        assert_eq!(ics.status(), StatusCode::OK, "{feed}");
+        assert!(
+            ics.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/calendar")
+        );
+        let ics = ics.text().await.unwrap();
+        assert!(
+            ics.contains("BEGIN:VEVENT") && ics.contains("Dress"),
+            "{feed}: {ics}"
+        );
+        assert!(
+            ics.contains("DTSTART:20261224T170000Z"),
+            "{feed} in UTC: {ics}"
+        );
+    }
     let song = with_token(&owner)
         .post(app.url(&format!("/api/v1/choir/rooms/{id}/setlist")))
         .json(&json!({"title": "Canon", "bpm": 90, "track_id": "elsewhere"}))
