@@ -2,7 +2,7 @@
 //! room and one of every open room. A session's UID is stable (its id and this server's
 //! host), and its DTSTAMP is when it was scheduled.
 
-use icalendar::{Calendar, Component as _, EventLike as _, Property};
+use icalendar::{Calendar, Component as _, Property};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
