@@ -65,12 +65,15 @@ export async function visit(page, env, path) {
 
 /** Same-origin page links of the current page (paths, no query/fragment), in order. */
 export async function pageLinks(page, env) {
-  const hrefs = await page.locator('a[href]').evaluateAll((as) => as.map((a) => a.href));
+  // Links to files (a download, or a type other than a page: calendar feeds) are no pages.
+  const hrefs = await page.locator('a[href]:not([download])').evaluateAll((as) => as
+    .filter((a) => !a.type || a.type === 'text/html')
+    .map((a) => a.href));
   const seen = new Set();
   for (const href of hrefs) {
     const u = new URL(href);
     if (u.origin !== new URL(env.baseUrl).origin) continue;
-    if (/\.(css|js|json|png|svg|ico|webmanifest|xml|txt)$/.test(u.pathname)) continue;
+    if (/\.(css|js|json|png|svg|ico|webmanifest|xml|txt|ics)$/.test(u.pathname)) continue;
     seen.add(u.pathname);
   }
   return [...seen];
