@@ -8,6 +8,7 @@
 //! merged by a job. The pieces land one at a time; this is the registration point.
 
 pub mod protocol;
+pub mod room;
 
 use tutti_platform::{Mounted, Platform, PlatformError, Routes, Studio};
 
