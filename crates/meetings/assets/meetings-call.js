@@ -47,6 +47,7 @@ let makingOffer = false;
 let retries = 0;
 let finished = false;
 let notes = null;
+let guestToken = null; // a guest's pass, for every reconnect
 
 // ---- Devices and the preview -------------------------------------------------------------
 
@@ -148,14 +149,13 @@ function meterOn(track) {
 function connect() {
   const url = new URL(root.dataset.socketUrl, location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (guestToken) url.searchParams.set('guest', guestToken);
   status('connecting');
   socket = new WebSocket(url);
   socket.binaryType = 'arraybuffer';
   socket.onopen = () => {
     retries = 0;
-    const hello = { type: 'hello', version: VERSION };
-    if (root.dataset.guest) hello.name = $('guest-name').value.trim();
-    send(hello);
+    send({ type: 'hello', version: VERSION });
   };
   socket.onmessage = (e) => {
     if (typeof e.data === 'string') {
@@ -495,15 +495,44 @@ $('end').addEventListener('click', () => {
 });
 $('admit-all').addEventListener('click', () => send({ type: 'admit' }));
 
-$('join').addEventListener('click', () => {
-  if (root.dataset.guest && !$('guest-name').value.trim()) {
-    $('guest-name').setCustomValidity(m('name-needed'));
-    $('guest-name').reportValidity();
-    return;
+$('join').addEventListener('click', async () => {
+  if (root.dataset.guestsUrl) {
+    const name = $('guest-name').value.trim();
+    if (!name) {
+      $('guest-name').setCustomValidity(m('name-needed'));
+      $('guest-name').reportValidity();
+      return;
+    }
+    $('join').disabled = true;
+    const pass = await guestPass(name);
+    $('join').disabled = false;
+    if (!pass) return;
+    guestToken = pass.token;
   }
   $('join').disabled = true;
   connect();
 });
+
+/** A guest's pass for this meeting's socket (the server checks that guests may come). */
+async function guestPass(name) {
+  const headers = { 'content-type': 'application/json', accept: 'application/json' };
+  if (root.dataset.csrf) headers['x-csrf-token'] = root.dataset.csrf;
+  let response;
+  try {
+    response = await fetch(root.dataset.guestsUrl, {
+      method: 'POST', headers, body: JSON.stringify({ name }), credentials: 'same-origin',
+    });
+  } catch {
+    show($('device-problem'), m('network'));
+    return null;
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    show($('device-problem'), m('error', { detail: data?.detail || response.statusText }));
+    return null;
+  }
+  return data;
+}
 $('guest-name')?.addEventListener('input', () => $('guest-name').setCustomValidity(''));
 
 function drawControls() {
@@ -663,7 +692,7 @@ function startNotes() {
     notes.connected?.();
     return;
   }
-  const name = root.dataset.guest ? $('guest-name').value.trim() : root.dataset.name;
+  const name = root.dataset.guestsUrl ? $('guest-name').value.trim() : root.dataset.name;
   notes = mountNotes($('notes-editor'), {
     send: sendNotes,
     name,

@@ -11,8 +11,9 @@
 //! | --- | --- |
 //! | `0` ([`CHANNEL_NOTES`]) | one y-protocols message (sync step 1, step 2, update, or awareness), as `y-websocket` sends it |
 //!
-//! A session, at `GET /meetings/join/{code}/socket` (a guest adds `?name=` with the name
-//! to show when the host allows guests):
+//! A session, at `GET /meetings/join/{code}/socket` (a guest adds `?guest=<pass>`, the
+//! pass from `POST /api/v1/meetings/join/{code}/guests` with the name to show, given when
+//! the host allows guests):
 //!
 //! 1. The client sends `hello` with the version it speaks. If the meeting is locked, or
 //!    the person is a guest or outside the team while the waiting room is on, the server
@@ -94,12 +95,9 @@ pub enum Layer {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
-    /// First message. `name` is what a guest is shown as (an account's own name is used
-    /// otherwise).
+    /// First message: the version the page speaks.
     Hello {
         version: u32,
-        #[serde(default)]
-        name: Option<String>,
     },
     /// The client's SDP offer: its first, a renegotiation or an ICE restart.
     Offer {
@@ -366,14 +364,8 @@ mod tests {
 
     #[test]
     fn client_messages_read_as_the_docs_spell_them() {
-        let m = ClientMessage::parse(r#"{"type":"hello","version":1,"name":"Dana"}"#).unwrap();
-        assert_eq!(
-            m,
-            ClientMessage::Hello {
-                version: 1,
-                name: Some("Dana".into())
-            }
-        );
+        let m = ClientMessage::parse(r#"{"type":"hello","version":1}"#).unwrap();
+        assert_eq!(m, ClientMessage::Hello { version: 1 });
         let m = ClientMessage::parse(r#"{"type":"admit"}"#).unwrap();
         assert_eq!(m, ClientMessage::Admit { participant: None });
         let m = ClientMessage::parse(r#"{"type":"mute","participant":7,"extra":true}"#).unwrap();

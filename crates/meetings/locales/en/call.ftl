@@ -58,6 +58,7 @@ meetings-call-screen-failed = The screen could not be shared.
 meetings-call-hand-raise = Raise hand
 meetings-call-hand-lower = Lower hand
 meetings-call-end-confirm = End the meeting for everyone?
+meetings-call-network = The server could not be reached; check your connection and try again.
 meetings-call-name-needed = Say what name others should see.
 meetings-call-you = You
 meetings-call-your-screen = Your screen

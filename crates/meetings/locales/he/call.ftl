@@ -58,6 +58,7 @@ meetings-call-screen-failed = לא ניתן לשתף את המסך.
 meetings-call-hand-raise = הרמת יד
 meetings-call-hand-lower = הורדת יד
 meetings-call-end-confirm = לסיים את הפגישה לכולם?
+meetings-call-network = אין קשר עם השרת; בדקו את החיבור ונסו שוב.
 meetings-call-name-needed = כתבו איזה שם אחרים יראו.
 meetings-call-you = את/ה
 meetings-call-your-screen = המסך שלך
