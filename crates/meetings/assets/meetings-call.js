@@ -3,8 +3,8 @@
 // the server's SFU. The page publishes its microphone, its camera in two simulcast layers
 // (H.264 first, which the server can merge into a recording) and, when shared, a screen;
 // it receives everyone else's tracks on transceivers the server offers, and `tracks`
-// says whose each one is. The page is the "polite" side of perfect negotiation: when an
-// offer from the server crosses its own, it rolls its own back, answers, and offers again.
+// says whose each one is. When offers cross, the server yields: the page drops the
+// server's offer, and the server answers the page's and offers again.
 
 import { messages, fill, show, formatNumber } from './tutti-ui.js';
 import { mountNotes } from './meetings-notes.js';
@@ -401,13 +401,12 @@ async function negotiate() {
 
 async function onOffer(sdp) {
   if (!pc) return;
-  const collision = makingOffer || pc.signalingState !== 'stable';
-  if (collision) await pc.setLocalDescription({ type: 'rollback' });
+  // Crossed offers: the SFU yields (it answers ours and offers again afterwards), so
+  // its offer is dropped here.
+  if (makingOffer || pc.signalingState !== 'stable') return;
   await pc.setRemoteDescription({ type: 'offer', sdp });
   await pc.setLocalDescription();
   send({ type: 'answer', sdp: pc.localDescription.sdp });
-  // Our own change that was rolled back is still wanted.
-  if (collision) negotiate();
 }
 
 /** Tells the server what each of our `mid`s carries and what is muted. */
