@@ -7,6 +7,8 @@
 //! meeting's notes as a CRDT document, and recordings written while the meeting runs and
 //! merged by a job. The pieces land one at a time; this is the registration point.
 
+pub mod sfu;
+
 use tutti_platform::{Mounted, Platform, PlatformError, Routes, Studio};
 
 /// The studio's state, handed to its routes and jobs.
