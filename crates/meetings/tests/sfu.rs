@@ -54,8 +54,19 @@ async fn three_participants_receive_each_others_audio_and_video_and_mute_stops_a
     assert_eq!(stats.published_tracks, 6);
     assert_eq!(stats.forwarded_tracks, 12);
 
-    // The host mutes participant 1: its audio stops at both others, its video goes on.
+    // Everyone sends audio at -30 dBov, so the SFU says everyone speaks.
+    assert!(
+        a.wait_for(WAIT, |s| s.speaking).await,
+        "no speaking indicator"
+    );
+
+    // The host mutes participant 1: its audio stops at both others, its video goes on,
+    // and it no longer shows as speaking.
     sfu.set_muted(1, true, false).await.unwrap();
+    assert!(
+        a.wait_for(WAIT, |s| !s.speaking).await,
+        "a muted participant still speaks"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before_b = b.stats();
     let before_c = c.stats();
@@ -191,5 +202,30 @@ async fn a_participant_on_ice_tcp_still_receives_and_is_heard() {
             .await,
         "{:?}",
         udp.stats()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ice_restart_keeps_media_flowing() {
+    let sfu = sfu().await;
+    let a = join(&sfu, "room-i", 51, ClientOptions::default()).await;
+    let b = join(&sfu, "room-i", 52, ClientOptions::default()).await;
+    assert!(b.wait_for(WAIT, |s| s.video_from(51) >= 10).await);
+    a.restart_ice();
+    assert!(
+        a.wait_for(WAIT, |s| s.ice_restarts == 1).await,
+        "the re-offer was refused"
+    );
+    let before = b.stats().video_from(51);
+    let heard = a.stats().audio_from(52);
+    assert!(
+        b.wait_for(WAIT, |s| s.video_from(51) >= before + 20).await,
+        "{:?}",
+        b.stats()
+    );
+    assert!(
+        a.wait_for(WAIT, |s| s.audio_from(52) >= heard + 20).await,
+        "{:?}",
+        a.stats()
     );
 }

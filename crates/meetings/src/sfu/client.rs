@@ -65,6 +65,10 @@ pub struct ClientStats {
     pub offers: u64,
     /// Keyframe requests received from the SFU.
     pub keyframe_requests: u64,
+    /// The SFU's last word on whether this participant is speaking.
+    pub speaking: bool,
+    /// ICE restarts the SFU answered.
+    pub ice_restarts: u64,
 }
 
 impl ClientStats {
@@ -92,6 +96,7 @@ pub struct TestClient {
     stats: Arc<Mutex<ClientStats>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    restart: mpsc::UnboundedSender<()>,
 }
 
 enum Link {
@@ -199,6 +204,7 @@ impl TestClient {
             .map_err(|e| SfuError::Refused(e.to_string()))?;
         let stats = Arc::new(Mutex::new(ClientStats::default()));
         let (stop, stopped) = oneshot::channel();
+        let (restart, restarts) = mpsc::unbounded_channel();
         let runner = Runner {
             id,
             sfu: sfu.clone(),
@@ -212,17 +218,23 @@ impl TestClient {
             keyframe_due: true,
             outbox: Vec::new(),
         };
-        let task = tokio::spawn(runner.run(events, inbound, stopped));
+        let task = tokio::spawn(runner.run(events, inbound, stopped, restarts));
         Ok(TestClient {
             id,
             stats,
             stop: Some(stop),
             task: Some(task),
+            restart,
         })
     }
 
     pub fn stats(&self) -> ClientStats {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Re-offers with new ICE credentials, as a browser does when its network changes.
+    pub fn restart_ice(&self) {
+        let _ = self.restart.send(());
     }
 
     /// Waits until `what` holds of the stats, for at most `limit`; false if it never did.
@@ -280,6 +292,7 @@ impl Runner {
         mut events: SfuEvents,
         mut inbound: mpsc::Receiver<(SocketAddr, SocketAddr, Vec<u8>)>,
         mut stopped: oneshot::Receiver<()>,
+        mut restarts: mpsc::UnboundedReceiver<()>,
     ) {
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         let mut n: u64 = 0;
@@ -304,9 +317,15 @@ impl Runner {
                         }
                     }
                     Some(SfuEvent::Connected) => self.with_stats(|s| s.connected = true),
+                    Some(SfuEvent::Speaking { speaking, .. }) => self.with_stats(|s| s.speaking = speaking),
                     Some(_) => {}
                     None => return,
                 },
+                Some(()) = restarts.recv() => {
+                    if self.restart_ice().await {
+                        self.with_stats(|s| s.ice_restarts += 1);
+                    }
+                }
                 _ = tick.tick() => {
                     n += 1;
                     self.send_audio(n);
@@ -320,6 +339,22 @@ impl Runner {
                 }
             }
         }
+    }
+
+    async fn restart_ice(&mut self) -> bool {
+        let mut change = self.rtc.sdp_api();
+        change.ice_restart(true);
+        let Some((offer, pending)) = change.apply() else {
+            return false;
+        };
+        self.pump();
+        let Ok(answer) = self.sfu.offer(self.id, offer.to_sdp_string()).await else {
+            return false;
+        };
+        let Ok(answer) = SdpAnswer::from_sdp_string(&answer) else {
+            return false;
+        };
+        self.rtc.sdp_api().accept_answer(pending, answer).is_ok()
     }
 
     fn with_stats(&self, f: impl FnOnce(&mut ClientStats)) {
