@@ -9,6 +9,7 @@
 
 pub mod protocol;
 pub mod room;
+pub mod sfu;
 
 use tutti_platform::{Mounted, Platform, PlatformError, Routes, Studio};
 
