@@ -14,7 +14,7 @@ const m = messages(root);
 const $ = (id) => document.getElementById(id);
 
 const VERSION = 1;
-const CHANNEL_NOTES = 0;
+const CHANNEL_NOTES = 0x59; // 'Y'
 // Close codes after which reconnecting would not help.
 const FINAL = new Map([
   [4001, 'ended'],

@@ -9,7 +9,7 @@
 //!
 //! | first byte | rest |
 //! | --- | --- |
-//! | `0` ([`CHANNEL_NOTES`]) | one y-protocols message (sync step 1, step 2, update, or awareness), as `y-websocket` sends it |
+//! | `0x59`, ASCII `Y` ([`CHANNEL_NOTES`]) | one y-protocols message (sync step 1, step 2, update, or awareness), as `y-websocket` sends it |
 //!
 //! A session, at `GET /meetings/join/{code}/socket` (a guest adds `?guest=<pass>`, the
 //! pass from `POST /api/v1/meetings/join/{code}/guests` with the name to show, given when
@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 pub const VERSION: u32 = 1;
 
 /// The first byte of a binary frame carrying the notes' Yjs messages.
-pub const CHANNEL_NOTES: u8 = 0;
+pub const CHANNEL_NOTES: u8 = b'Y';
 
 /// A participant of this run of the meeting (not an account id: a guest has one too, and
 /// the same person in two tabs has two).
