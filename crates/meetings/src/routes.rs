@@ -286,23 +286,32 @@ struct ListQuery {
     #[serde(default)]
     team_id: Option<String>,
     #[serde(default)]
-    when: Option<String>,
+    when: Option<MeetingsWhen>,
+}
+
+/// Which meetings a list holds.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MeetingsWhen {
+    /// Not over yet, soonest first (the default).
+    Upcoming,
+    /// Over, most recent first.
+    Past,
 }
 
 #[utoipa::path(get, path = "/meetings", tag = "meetings",
     summary = "Your meetings (your own and your teams'), upcoming or past",
     params(("team_id" = Option<String>, Query, description = "Only this team's"),
-        ("when" = Option<String>, Query, description = "`upcoming` (the default) or `past`")),
+        ("when" = Option<MeetingsWhen>, Query, description = "`upcoming` (the default) or `past`")),
     responses((status = 200, body = Vec<MeetingView>), (status = 422, body = Problem)))]
 async fn list_meetings(
     State(m): State<Meetings>,
     identity: Identity,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<MeetingView>>> {
-    let when = match q.when.as_deref() {
-        None | Some("upcoming") => When::Upcoming,
-        Some("past") => When::Past,
-        Some(_) => return Err(Problem::invalid("when", "Say `upcoming` or `past`.")),
+    let when = match q.when {
+        None | Some(MeetingsWhen::Upcoming) => When::Upcoming,
+        Some(MeetingsWhen::Past) => When::Past,
     };
     let team = q.team_id.as_deref().filter(|t| !t.is_empty());
     let list = service::list_meetings(&m, &identity.user.id, team, when).await?;

@@ -161,6 +161,31 @@ async fn the_contract_makes_meetings_teams_and_a_secret_feed() {
     )
     .await;
     assert_eq!(of_team.as_array().unwrap().len(), 1, "{of_team}");
+    let past = json_of(
+        call(
+            &app,
+            &token,
+            Method::GET,
+            "/api/v1/meetings?when=past",
+            None,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(past, json!([]));
+    let bad = call(
+        &app,
+        &token,
+        Method::GET,
+        "/api/v1/meetings?when=soon",
+        None,
+    )
+    .await;
+    assert_eq!(
+        problem(bad, StatusCode::UNPROCESSABLE_ENTITY).await["field"],
+        "when"
+    );
 
     // The feed opens without signing in; a wrong token is simply not there.
     let feed = json_of(
