@@ -682,3 +682,55 @@ pub async fn forget(tx: &mut Tx, user: &str) -> Result<()> {
         .await?;
     Ok(())
 }
+
+// ---- Chat -----------------------------------------------------------------------------
+
+/// Stores one chat line of a running meeting (before anyone is sent it).
+pub async fn add_chat_line(
+    pool: &AnyPool,
+    meeting: &str,
+    user_id: Option<&str>,
+    line: &crate::protocol::ChatLine,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO meetings_chat (id, meeting_id, user_id, name, body, at, created_at, seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, \
+         (SELECT COALESCE(MAX(seq), 0) + 1 FROM meetings_chat WHERE meeting_id = $2))",
+    )
+    .bind(new_id())
+    .bind(meeting)
+    .bind(user_id)
+    .bind(&line.name)
+    .bind(&line.text)
+    .bind(&line.at)
+    .bind(now_ms())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The last `limit` chat lines of a meeting, oldest first.
+pub async fn chat_lines(
+    pool: &AnyPool,
+    meeting: &str,
+    limit: i64,
+) -> Result<Vec<crate::protocol::ChatLine>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT name, body, at FROM meetings_chat WHERE meeting_id = $1 \
+         ORDER BY seq DESC LIMIT $2",
+    )
+    .bind(meeting)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .rev()
+        .map(|(name, text, at)| crate::protocol::ChatLine {
+            from: None,
+            name,
+            text,
+            at,
+        })
+        .collect())
+}
