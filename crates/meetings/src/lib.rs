@@ -7,7 +7,12 @@
 //! meeting's notes as a CRDT document, and recordings written while the meeting runs and
 //! merged by a job. The pieces land one at a time; this is the registration point.
 
+pub mod notes;
+
 use tutti_platform::{Mounted, Platform, PlatformError, Routes, Studio};
+
+/// The meetings' tables.
+pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The studio's state, handed to its routes and jobs.
 #[derive(Clone)]
@@ -21,6 +26,14 @@ pub struct MeetingsStudio;
 impl Studio for MeetingsStudio {
     fn name(&self) -> &'static str {
         "meetings"
+    }
+
+    fn migrations(&self) -> Option<&'static sqlx::migrate::Migrator> {
+        Some(&MIGRATIONS)
+    }
+
+    fn assets(&self) -> &'static [(&'static str, &'static str)] {
+        notes::ASSETS
     }
 
     fn mount(&self, platform: &Platform) -> Result<Mounted, PlatformError> {
