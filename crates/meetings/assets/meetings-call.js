@@ -688,7 +688,7 @@ const colors = ['#b3261e', '#006a6a', '#6b4ea2', '#8a5100', '#1b6e1b', '#0b57d0'
 function startNotes() {
   if (notes) {
     // Reconnected: the same document syncs again with the server.
-    notes.connected?.();
+    notes.resync();
     return;
   }
   const name = root.dataset.guestsUrl ? $('guest-name').value.trim() : root.dataset.name;

@@ -17,6 +17,8 @@ pub mod domain;
 pub mod error;
 pub mod ics;
 pub mod jobs;
+pub mod live;
+pub mod notes;
 pub mod pages;
 pub mod protocol;
 pub mod room;
@@ -37,12 +39,23 @@ pub use error::MeetingError;
 /// The studio's tables.
 pub static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// `[studios.meetings]`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct MeetingsSettings {
+    /// Where the media of calls comes and goes (UDP and ICE-TCP on one port), and the
+    /// TURN server browsers are told about.
+    pub sfu: sfu::SfuSettings,
+}
+
 /// The studio's state, handed to its routes and jobs.
 #[derive(Clone)]
 pub struct Meetings {
     pub platform: Platform,
     /// Writes invitations and reminders to the outbox (sent when SMTP is set up).
     pub mailer: Mailer,
+    /// The meetings running in this process.
+    pub live: live::Live,
 }
 
 impl FromRef<Meetings> for Platform {
@@ -52,9 +65,18 @@ impl FromRef<Meetings> for Platform {
 }
 
 impl Meetings {
-    pub fn new(platform: Platform, smtp: Option<SmtpSettings>) -> Result<Meetings, MeetingError> {
+    pub fn new(
+        platform: Platform,
+        smtp: Option<SmtpSettings>,
+        settings: MeetingsSettings,
+    ) -> Result<Meetings, MeetingError> {
         let mailer = Mailer::new(platform.db.clone(), platform.queue.clone(), smtp)?;
-        Ok(Meetings { platform, mailer })
+        let live = live::Live::new(platform.db.clone(), settings.sfu);
+        Ok(Meetings {
+            platform,
+            mailer,
+            live,
+        })
     }
 }
 
@@ -62,12 +84,27 @@ impl Meetings {
 /// job sends what it writes to the outbox).
 pub struct MeetingsStudio {
     pub smtp: Option<SmtpSettings>,
+    pub settings: MeetingsSettings,
 }
 
 /// One source per language.
 pub const MESSAGES: &[(&str, &str)] = &[
-    ("en", include_str!("../locales/en/meetings.ftl")),
-    ("he", include_str!("../locales/he/meetings.ftl")),
+    (
+        "en",
+        concat!(
+            include_str!("../locales/en/meetings.ftl"),
+            "\n",
+            include_str!("../locales/en/call.ftl")
+        ),
+    ),
+    (
+        "he",
+        concat!(
+            include_str!("../locales/he/meetings.ftl"),
+            "\n",
+            include_str!("../locales/he/call.ftl")
+        ),
+    ),
 ];
 
 /// What a deleted account leaves behind here (see [`db::forget`]).
@@ -114,6 +151,10 @@ impl Studio for MeetingsStudio {
         })
     }
 
+    fn settings(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(&self.settings).ok()
+    }
+
     fn secret_paths(&self) -> &'static [&'static str] {
         &[
             "/meetings/invite/",
@@ -123,7 +164,7 @@ impl Studio for MeetingsStudio {
     }
 
     fn mount(&self, platform: &Platform) -> Result<Mounted, PlatformError> {
-        let meetings = Meetings::new(platform.clone(), self.smtp.clone())
+        let meetings = Meetings::new(platform.clone(), self.smtp.clone(), self.settings.clone())
             .map_err(|e| PlatformError::Problem(e.into()))?;
         let routes = routes::routes(meetings.clone());
         Ok(Mounted {

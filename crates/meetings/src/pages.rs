@@ -31,12 +31,35 @@ macro_rules! embedded {
 
 pub const TEMPLATES: &[(&str, &str)] = embedded!("meetings/", "../templates/":
     "home.html", "schedule.html", "meeting.html", "calendar.html", "teams.html", "team.html",
-    "invite.html", "join.html",
+    "invite.html", "join.html", "call.html",
 );
 
-pub const ASSETS: &[(&str, &str)] = embedded!("", "../assets/":
-    "meetings.js", "meetings.css",
-);
+pub const ASSETS: &[(&str, &str)] = &[
+    ("meetings.js", include_str!("../assets/meetings.js")),
+    ("meetings.css", include_str!("../assets/meetings.css")),
+    (
+        "meetings-call.js",
+        include_str!("../assets/meetings-call.js"),
+    ),
+    (
+        "meetings-call.css",
+        include_str!("../assets/meetings-call.css"),
+    ),
+    (
+        "meetings-notes.js",
+        include_str!("../assets/meetings-notes.js"),
+    ),
+    (
+        "meetings-notes.css",
+        include_str!("../assets/meetings-notes.css"),
+    ),
+    // Yjs, y-protocols, ProseMirror and y-prosemirror as one module, bundled from npm by
+    // tools/vendor/build.sh (served flat: `/assets/` names have no folders).
+    (
+        "meetings-notes-editor.js",
+        include_str!("../assets/vendor/notes-editor.js"),
+    ),
+];
 
 type Result<T> = std::result::Result<T, Problem>;
 
@@ -1062,8 +1085,7 @@ async fn invite_accept(
 
 // ---- Join ---------------------------------------------------------------------------
 
-/// The meeting a code opens and who may join it. The live call (next) replaces this
-/// page's body; for now it says whether and as what the viewer would enter.
+/// The meeting a code opens: the call for whoever may join it, else why not.
 async fn join_page(
     State(m): State<Meetings>,
     page: Page,
@@ -1099,6 +1121,9 @@ async fn join_page(
         Ok(r) => (Some(r), None),
         Err(e) => (None, Some(page.shown(&Problem::from(e)))),
     };
+    if role.is_some() {
+        return call_page(&m, &page, identity.as_ref(), &row).await;
+    }
     page.render(
         "meetings/join.html",
         json!({
@@ -1113,6 +1138,73 @@ async fn join_page(
                 i.user.id == row.host_id || i.is_admin()
                     || matches!(who, Joiner::Person { team_role: Some(_), .. })
             }),
+        }),
+    )
+}
+
+/// The notes editor's words (`meetings-notes-*` messages), by the keys
+/// `meetings-notes.js` names them.
+const NOTES_LABELS: &[&str] = &[
+    "toolbar",
+    "editor",
+    "paragraph",
+    "heading1",
+    "heading2",
+    "heading3",
+    "bold",
+    "italic",
+    "code",
+    "highlight",
+    "link",
+    "linkPrompt",
+    "bulletList",
+    "orderedList",
+    "checklist",
+    "taskDone",
+    "table",
+    "addRow",
+    "addColumn",
+    "deleteRow",
+    "deleteColumn",
+    "deleteTable",
+    "undo",
+    "redo",
+];
+
+/// The running meeting: devices, the waiting room, tiles, roster, chat and notes.
+async fn call_page(
+    m: &Meetings,
+    page: &Page,
+    identity: Option<&Identity>,
+    row: &MeetingRow,
+) -> Result<Response> {
+    let role = service::call_role(m, identity, row).await?;
+    let labels: serde_json::Map<String, Value> = NOTES_LABELS
+        .iter()
+        .map(|k| {
+            (
+                k.to_string(),
+                Value::String(page.t(&format!("meetings-notes-{k}"))),
+            )
+        })
+        .collect();
+    let meeting_url = match identity {
+        Some(_) => format!("/meetings/{}", row.id),
+        None => "/meetings".to_string(),
+    };
+    page.render(
+        "meetings/call.html",
+        json!({
+            "meeting": { "title": row.title },
+            "socket_url": format!("/meetings/join/{}/socket", row.code),
+            // A guest without an account asks for a pass under a name first.
+            "guests_url": identity
+                .is_none()
+                .then(|| format!("/api/v1/meetings/join/{}/guests", row.code)),
+            "name": identity.map(|i| i.user.name.clone()),
+            "role": role,
+            "notes_labels": Value::Object(labels).to_string(),
+            "meeting_url": meeting_url,
         }),
     )
 }

@@ -248,6 +248,14 @@ impl Room {
         self.members.contains_key(&id)
     }
 
+    /// The account behind a participant; `None` for a guest.
+    pub fn account(&self, id: ParticipantId) -> Option<&str> {
+        match &self.members.get(&id)?.who {
+            Who::Account(a) => Some(a),
+            Who::Guest(_) => None,
+        }
+    }
+
     pub fn participant(&self, id: ParticipantId) -> Option<&Participant> {
         self.members.get(&id).map(|m| &m.view)
     }

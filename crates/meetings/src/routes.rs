@@ -4,9 +4,13 @@
 //! links, and the caller's time zone for mail. Handlers parse, call `service`, and
 //! answer problems naming the field at fault.
 
-use axum::extract::{Path, State};
+use std::time::Duration;
+
+use axum::extract::{Path, State, WebSocketUpgrade};
 use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
+use tutti_platform::ws::{self, Peer, RoomKey, Who};
 use tutti_platform::{Access, Identity, Role, Routes, StudioRoutes};
 use tutti_web::{Json, Lang, Problem, Query};
 use utoipa::ToSchema;
@@ -14,6 +18,7 @@ use utoipa_axum::routes;
 
 use crate::db::{self, InviteRow, MeetingRow, MemberRow, TeamRow};
 use crate::domain::{ScheduleInput, TeamRole};
+use crate::room::Entrant;
 use crate::service::{self, MeetingChanges, MeetingFields, When};
 use crate::{Meetings, pages};
 
@@ -21,7 +26,6 @@ type Result<T> = std::result::Result<T, Problem>;
 
 /// Every page and API route of the studio.
 pub fn routes(m: Meetings) -> StudioRoutes {
-    let _ = Method::GET;
     pages::routes(Routes::new())
         .api(Access::SignedIn, routes!(list_meetings, create_meeting))
         .api(
@@ -40,6 +44,13 @@ pub fn routes(m: Meetings) -> StudioRoutes {
         .api(Access::SignedIn, routes!(revoke_invite))
         .api(Access::SignedIn, routes!(accept_invite))
         .api(Access::SignedIn, routes!(team_feed, regenerate_team_feed))
+        .api(Access::Public, routes!(guest_pass))
+        .page(
+            Access::Public,
+            Method::GET,
+            "/meetings/join/{code}/socket",
+            socket,
+        )
         .with_state(m)
 }
 
@@ -806,4 +817,98 @@ async fn regenerate_team_feed(
     service::must_manage_team(&m, &identity, &team).await?;
     let feed_url = service::regenerate_feed(&m.platform, &format!("team:{}", team.id)).await?;
     Ok(Json(MeetingFeed { feed_url }))
+}
+
+// ---- The live call ------------------------------------------------------------------
+
+/// How long a guest's pass opens the meeting's socket (reconnects included).
+const GUEST_PASS: Duration = Duration::from_secs(12 * 3600);
+
+/// Asking to join a meeting as a guest.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MeetingGuestInput {
+    /// The name the others see.
+    #[schema(pattern = "\\S", max_length = 60)]
+    pub name: String,
+}
+
+/// A guest's pass into one meeting's live connection.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingGuestPass {
+    /// Sent as `?guest=` on the WebSocket.
+    pub token: String,
+    pub socket_url: String,
+}
+
+#[utoipa::path(post, path = "/meetings/join/{code}/guests", tag = "meetings",
+    summary = "A guest's pass into a meeting whose host allows guests, under a name",
+    params(("code" = String, Path)), request_body = MeetingGuestInput,
+    responses((status = 200, body = MeetingGuestPass), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn guest_pass(
+    State(m): State<Meetings>,
+    Path(code): Path<String>,
+    Json(input): Json<MeetingGuestInput>,
+) -> Result<axum::Json<MeetingGuestPass>> {
+    let meeting = service::meeting_for_code(&m, &code).await?;
+    let name = crate::room::clean_name(&input.name)
+        .filter(|_| input.name.chars().count() <= crate::room::MAX_NAME)
+        .ok_or_else(|| {
+            Problem::invalid(
+                "name",
+                "Give the name the others will see (at most 60 characters).",
+            )
+        })?;
+    service::call_role(&m, None, &meeting).await?;
+    let token = m
+        .platform
+        .sockets
+        .guest_token(&RoomKey::new("meetings", &meeting.id), &name, GUEST_PASS)
+        .await
+        .map_err(Problem::from)?;
+    Ok(axum::Json(MeetingGuestPass {
+        token,
+        socket_url: format!("/meetings/join/{}/socket", meeting.code),
+    }))
+}
+
+/// The meeting's WebSocket (protocol v1, `crate::protocol`): a signed-in person as what
+/// they are to the meeting, a guest with a pass for it.
+async fn socket(
+    State(m): State<Meetings>,
+    ws: WebSocketUpgrade,
+    peer: Peer,
+    Path(code): Path<String>,
+) -> Response {
+    match entrant(&m, &peer, &code).await {
+        Ok((meeting, entrant)) => {
+            let live = m.live.clone();
+            let key = RoomKey::new("meetings", &meeting.id);
+            ws::upgrade(ws, peer, key, move |conn| async move {
+                live.serve(meeting, entrant, conn).await;
+            })
+        }
+        Err(p) => p.into_response(),
+    }
+}
+
+async fn entrant(m: &Meetings, peer: &Peer, code: &str) -> Result<(MeetingRow, Entrant)> {
+    let meeting = service::meeting_for_code(m, code).await?;
+    let entrant = match peer.who() {
+        Who::Member(identity) => Entrant {
+            who: crate::room::Who::Account(identity.user.id.clone()),
+            name: identity.user.name.clone(),
+            role: service::call_role(m, Some(identity), &meeting).await?,
+        },
+        Who::Guest(guest) => {
+            service::call_role(m, None, &meeting).await?;
+            Entrant {
+                // A guest is known by their pass: a removed guest's pass stays refused.
+                who: crate::room::Who::Guest(guest.name.clone()),
+                name: guest.name.clone(),
+                role: crate::protocol::Role::Guest,
+            }
+        }
+    };
+    Ok((meeting, entrant))
 }

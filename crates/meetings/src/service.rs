@@ -11,7 +11,8 @@ use tutti_store::{new_id, now_ms};
 use crate::Meetings;
 use crate::db::{self, InviteRow, MeetingRow, TeamRow};
 use crate::domain::{
-    self, INSTANT_MS, Joiner, Schedule, ScheduleInput, TeamRole, check_schedule, stored_zone, ts,
+    self, INSTANT_MS, JoinRole, Joiner, Schedule, ScheduleInput, TeamRole, check_schedule,
+    stored_zone, ts,
 };
 use crate::error::MeetingError;
 
@@ -637,4 +638,46 @@ pub async fn set_person(
     let zone = domain::parse_zone("time_zone", zone)?;
     db::set_person(m.platform.db.pool(), &identity.user.id, &zone.name, lang).await?;
     Ok(zone.name)
+}
+
+// ---- The live call ------------------------------------------------------------------
+
+/// What someone is in the running meeting: its host (or a manager of its team, who has
+/// the host's powers), one of its people, or a guest; refused when they may not join.
+pub async fn call_role(
+    m: &Meetings,
+    identity: Option<&Identity>,
+    meeting: &MeetingRow,
+) -> Result<crate::protocol::Role> {
+    use crate::protocol::Role as CallRole;
+    let Some(identity) = identity else {
+        let guest = Joiner::Guest {
+            name: String::new(),
+        };
+        domain::may_join(&guest, meeting)?;
+        return Ok(CallRole::Guest);
+    };
+    let team_role = team_role_in(m, meeting, &identity.user.id).await?;
+    let who = Joiner::Person {
+        user_id: identity.user.id.clone(),
+        team_role,
+    };
+    let joins = domain::may_join(&who, meeting)?;
+    let manages = domain::may_manage(&identity.user.id, identity.is_admin(), meeting, team_role);
+    Ok(match joins {
+        JoinRole::Host => CallRole::Host,
+        _ if manages => CallRole::Host,
+        JoinRole::Member => CallRole::Member,
+        JoinRole::Guest => CallRole::Guest,
+    })
+}
+
+/// The meeting a code opens, unless it was cancelled.
+pub async fn meeting_for_code(m: &Meetings, code: &str) -> Result<MeetingRow> {
+    let missing = || MeetingError::not_found("No meeting has this code. Check the link.");
+    let code = domain::normalize_code(code).ok_or_else(missing)?;
+    db::meeting_by_code(m.platform.db.pool(), &code)
+        .await?
+        .filter(|r| !r.is_cancelled())
+        .ok_or_else(missing)
 }

@@ -48,6 +48,7 @@ pub fn studios(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Studio>>> {
         Box::new(tutti_choir::ChoirStudio),
         Box::new(tutti_meetings::MeetingsStudio {
             smtp: settings.smtp.clone(),
+            settings: settings.studio("meetings")?,
         }),
     ])
 }

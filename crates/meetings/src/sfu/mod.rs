@@ -211,8 +211,10 @@ pub struct SfuSettings {
     pub public_addresses: Vec<IpAddr>,
     /// When `bind` has port 0: the first free port in this range, inclusive, rather
     /// than one the system picks.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub port_range: Option<PortRange>,
     /// A TURN server for browsers that reach neither UDP nor TCP directly.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn: Option<TurnSettings>,
 }
 

@@ -974,7 +974,9 @@ async fn reminders_go_out_once_shortly_before_a_meeting() {
     )
     .await;
 
-    let meetings = tutti_meetings::Meetings::new(app.running().app.platform.clone(), None).unwrap();
+    let meetings =
+        tutti_meetings::Meetings::new(app.running().app.platform.clone(), None, Default::default())
+            .unwrap();
     let now = tutti_store::now_ms();
     // The server's own worker may have sent them already; either way, exactly once.
     let first = tutti_meetings::jobs::send_reminders(&meetings, now)
