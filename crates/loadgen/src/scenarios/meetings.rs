@@ -261,6 +261,10 @@ fn read_ivf(path: &Path) -> anyhow::Result<(Vec<VideoFrame>, f64)> {
 
 // --- what everyone shares -------------------------------------------------------------
 
+/// A publisher: its room (the run's number) and its id there, which is the meeting's
+/// own (every meeting numbers its participants from 1).
+type Publisher = (usize, u64);
+
 /// The frames one publisher sent on one track, by RTP timestamp.
 #[derive(Debug, Default)]
 struct SentTrack {
@@ -273,7 +277,7 @@ struct SentTrack {
 struct Ctx {
     /// The measurement's start and end, set once everyone is in and warmed up.
     window: OnceLock<(Instant, Instant)>,
-    sent: Mutex<HashMap<(u64, u8), SentTrack>>,
+    sent: Mutex<HashMap<(Publisher, u8), SentTrack>>,
     errors: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -288,7 +292,7 @@ impl Ctx {
         }
     }
 
-    fn sent(&self, publisher: u64, kind: u8, ts: u32, now: Instant) {
+    fn sent(&self, publisher: Publisher, kind: u8, ts: u32, now: Instant) {
         let window = self.in_window(now);
         let Ok(mut sent) = self.sent.lock() else {
             return;
@@ -308,12 +312,12 @@ impl Ctx {
         }
     }
 
-    fn sent_at(&self, publisher: u64, kind: u8, ts: u32) -> Option<Instant> {
+    fn sent_at(&self, publisher: Publisher, kind: u8, ts: u32) -> Option<Instant> {
         let sent = self.sent.lock().ok()?;
         sent.get(&(publisher, kind))?.at.get(&ts).copied()
     }
 
-    fn sent_in_window(&self, publisher: u64, kind: u8) -> u64 {
+    fn sent_in_window(&self, publisher: Publisher, kind: u8) -> u64 {
         self.sent
             .lock()
             .ok()
@@ -467,7 +471,12 @@ async fn enter(join: &Join, origin: &str, timeout: Duration) -> Result<(Socket, 
                 let id = value["you"].as_u64().ok_or("welcome:shape")?;
                 return Ok((socket, id));
             }
-            Some("error") => return Err(format!("protocol:{}", value["code"])),
+            Some("error") => {
+                return Err(format!(
+                    "protocol:{}",
+                    value["code"].as_str().unwrap_or("?")
+                ));
+            }
             Some("removed") | Some("ended") => return Err("welcome:refused".into()),
             _ => {}
         }
@@ -477,6 +486,7 @@ async fn enter(join: &Join, origin: &str, timeout: Duration) -> Result<(Socket, 
 /// A participant's media loop: its WebRTC connection, its socket, what it sends.
 struct Peer {
     id: u64,
+    room: usize,
     host: bool,
     rtc: Rtc,
     udp: Arc<UdpSocket>,
@@ -498,6 +508,7 @@ struct Peer {
 impl Peer {
     async fn start(
         id: u64,
+        room: usize,
         host: bool,
         mut socket: Socket,
         ctx: Arc<Ctx>,
@@ -545,6 +556,7 @@ impl Peer {
         let received = Arc::new(Mutex::new(Received::default()));
         let peer = Peer {
             id,
+            room,
             host,
             rtc,
             udp: Arc::new(udp),
@@ -752,7 +764,7 @@ impl Peer {
                     None => return,
                 };
                 let ts = data.time.numer() as u32;
-                let sent = self.ctx.sent_at(publisher, kind, ts);
+                let sent = self.ctx.sent_at((self.room, publisher), kind, ts);
                 let ctx = self.ctx.clone();
                 self.with_received(|r| match sent {
                     Some(at) if ctx.in_window(at) => {
@@ -791,7 +803,7 @@ impl Peer {
             .write(params.pt(), now, time, data)
             .is_ok()
         {
-            self.ctx.sent(self.id, AUDIO, ts as u32, now);
+            self.ctx.sent((self.room, self.id), AUDIO, ts as u32, now);
         }
     }
 
@@ -812,7 +824,7 @@ impl Peer {
         };
         let time = MediaTime::new(ts, Frequency::NINETY_KHZ);
         if writer.write(params.pt(), now, time, data).is_ok() {
-            self.ctx.sent(self.id, VIDEO, ts as u32, now);
+            self.ctx.sent((self.room, self.id), VIDEO, ts as u32, now);
         }
     }
 }
@@ -1010,7 +1022,7 @@ pub async fn run(args: MeetingsArgs) -> anyhow::Result<MeetingsSummary> {
                 }
             };
             let (peer, connected, received) =
-                match Peer::start(id, i == 0, socket, ctx.clone(), media).await {
+                match Peer::start(id, room, i == 0, socket, ctx.clone(), media).await {
                     Ok(x) => x,
                     Err(kind) => {
                         ctx.error(kind);
@@ -1093,7 +1105,7 @@ pub async fn run(args: MeetingsArgs) -> anyhow::Result<MeetingsSummary> {
                     continue;
                 }
                 expected_tracks += 1;
-                expected[usize::from(kind)] += ctx.sent_in_window(publisher, kind);
+                expected[usize::from(kind)] += ctx.sent_in_window((seat.room, publisher), kind);
                 let got = r.frames.get(&(publisher, kind)).copied().unwrap_or(0);
                 received_sum[usize::from(kind)] += got;
                 if got > 0 {
@@ -1237,18 +1249,22 @@ mod tests {
     fn frames_sent_are_found_by_timestamp_and_counted_in_the_window() {
         let ctx = Ctx::default();
         let t0 = Instant::now();
-        ctx.sent(7, AUDIO, 960, t0);
+        ctx.sent((0, 7), AUDIO, 960, t0);
         ctx.window
             .set((t0 + Duration::from_millis(1), t0 + Duration::from_secs(1)))
             .unwrap();
-        ctx.sent(7, AUDIO, 1920, t0 + Duration::from_millis(20));
-        ctx.sent(7, AUDIO, 2880, t0 + Duration::from_secs(2));
-        assert_eq!(ctx.sent_at(7, AUDIO, 960), Some(t0));
-        assert_eq!(ctx.sent_at(7, VIDEO, 960), None);
-        assert_eq!(ctx.sent_in_window(7, AUDIO), 1);
-        assert_eq!(ctx.sent_in_window(8, AUDIO), 0);
-        ctx.sent(7, AUDIO, 3840, t0 + REMEMBER + Duration::from_secs(1));
-        assert_eq!(ctx.sent_at(7, AUDIO, 960), None, "forgotten after a while");
+        ctx.sent((0, 7), AUDIO, 1920, t0 + Duration::from_millis(20));
+        ctx.sent((0, 7), AUDIO, 2880, t0 + Duration::from_secs(2));
+        assert_eq!(ctx.sent_at((0, 7), AUDIO, 960), Some(t0));
+        assert_eq!(ctx.sent_at((0, 7), VIDEO, 960), None);
+        assert_eq!(ctx.sent_in_window((0, 7), AUDIO), 1);
+        assert_eq!(ctx.sent_in_window((1, 7), AUDIO), 0, "another room's 7");
+        ctx.sent((0, 7), AUDIO, 3840, t0 + REMEMBER + Duration::from_secs(1));
+        assert_eq!(
+            ctx.sent_at((0, 7), AUDIO, 960),
+            None,
+            "forgotten after a while"
+        );
         assert!((ratio_loss(99, 100) - 0.01).abs() < 1e-9);
         assert_eq!(ratio_loss(0, 0), 0.0);
     }
