@@ -27,12 +27,6 @@
 # janus.plugin.videoroom, join as publisher, then one subscriber handle per feed) in the
 # generator. Until then there is no side-by-side number.
 #
-# Known (meetings-live as of this script): a step of 2 or more rooms fails with every
-# second room's participants refused ("the SFU refused a participant: participant N is
-# already in a room", error code `unavailable`): each meeting numbers its participants
-# from 1 (room.rs) while the one SFU keys them by that number alone. Fix that before the
-# ramp means anything beyond its first step.
-#
 # Needs: the Rust toolchain (release builds made here), curl, taskset, python3, ffmpeg
 # with libvpx (apt-get install curl util-linux python3 ffmpeg).
 set -euo pipefail

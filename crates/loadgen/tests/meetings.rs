@@ -41,7 +41,7 @@ async fn meetings_forwards_everyones_media_to_everyone() {
         .args(["meetings", "--url", running.url.as_str()])
         .args([
             "--rooms",
-            "1",
+            "2",
             "--size",
             "3",
             "--seconds",
@@ -65,17 +65,18 @@ async fn meetings_forwards_everyones_media_to_everyone() {
         .map(|l| serde_json::from_str(l).expect("every line is JSON"))
         .collect();
     assert_eq!(lines[0]["phase"], "setup");
-    assert_eq!(lines[0]["joined"], 3, "{}", lines[0]);
+    // Two meetings at once: their participants are told apart by the one SFU.
+    assert_eq!(lines[0]["joined"], 6, "{}", lines[0]);
 
     let s = lines.last().unwrap();
     assert_eq!(s["phase"], "summary", "{s}");
     assert_eq!(s["scenario"], "meetings");
-    assert_eq!(s["participants"], 3, "{s}");
-    assert_eq!(s["connected"], 3, "{s}");
+    assert_eq!(s["participants"], 6, "{s}");
+    assert_eq!(s["connected"], 6, "{s}");
     assert_eq!(s["errors"], 0, "{s}");
-    // Each of three hears the other two's audio and video.
-    assert_eq!(s["expected_tracks"], 12, "{s}");
-    assert_eq!(s["forwarded_tracks"], 12, "{s}");
+    // In each meeting, each of three hears the other two's audio and video.
+    assert_eq!(s["expected_tracks"], 24, "{s}");
+    assert_eq!(s["forwarded_tracks"], 24, "{s}");
     assert!(s["frames_received"].as_u64().unwrap() > 0, "{s}");
     assert_eq!(
         s["unknown_frames"], 0,

@@ -9,6 +9,7 @@
 //! what everyone saw.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,6 +51,8 @@ struct LiveInner {
     /// Started on the first call, so a server nobody meets in opens no media ports.
     sfu: OnceCell<SfuHandle>,
     rooms: Mutex<HashMap<String, mpsc::UnboundedSender<Command>>>,
+    /// Participant ids, unique across this process's meetings (the SFU's key).
+    ids: Arc<AtomicU64>,
 }
 
 enum Command {
@@ -72,6 +75,7 @@ impl Live {
                 settings,
                 sfu: OnceCell::new(),
                 rooms: Mutex::new(HashMap::new()),
+                ids: Arc::new(AtomicU64::new(1)),
             }),
         }
     }
@@ -184,7 +188,7 @@ impl Live {
             live: self.clone(),
             meeting: meeting.clone(),
             sfu,
-            room: Room::new(),
+            room: Room::numbered_by(self.inner.ids.clone()),
             notes: None,
             conns: HashMap::new(),
             speaking: HashSet::new(),

@@ -8,6 +8,8 @@
 //! leaves, the waiting stay waiting (a host may come back), and they see that they wait.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::protocol::{ChatLine, MAX_CHAT, Participant, ParticipantId, Role, Waiting};
 
@@ -63,7 +65,9 @@ struct Member {
 
 #[derive(Debug, Default)]
 pub struct Room {
-    next: ParticipantId,
+    /// Where participant ids come from: shared by every meeting of the process, since
+    /// the SFU they share knows participants by id alone.
+    ids: Arc<AtomicU64>,
     members: BTreeMap<ParticipantId, Member>,
     waiting: BTreeMap<ParticipantId, Entrant>,
     removed: HashSet<Who>,
@@ -73,9 +77,15 @@ pub struct Room {
 }
 
 impl Room {
+    /// A meeting numbering its participants on its own (from 1).
     pub fn new() -> Room {
+        Room::numbered_by(Arc::new(AtomicU64::new(1)))
+    }
+
+    /// A meeting whose participant ids come from `ids`, shared with other meetings.
+    pub fn numbered_by(ids: Arc<AtomicU64>) -> Room {
         Room {
-            next: 1,
+            ids,
             ..Room::default()
         }
     }
@@ -89,8 +99,7 @@ impl Room {
             return Err(RoomError::Removed);
         }
         e.name = clean_name(&e.name).ok_or(RoomError::NoName)?;
-        let id = self.next;
-        self.next += 1;
+        let id = self.ids.fetch_add(1, Ordering::Relaxed);
         let waits = match e.role {
             Role::Host => false,
             Role::Guest => true,
@@ -471,6 +480,17 @@ mod tests {
         assert!(room.leave(m));
         assert!(!room.leave(g), "a guest who only waited was never in");
         assert!(room.is_empty());
+    }
+
+    #[test]
+    fn meetings_sharing_a_counter_never_share_an_id() {
+        let ids = Arc::new(AtomicU64::new(1));
+        let mut a = Room::numbered_by(ids.clone());
+        let mut b = Room::numbered_by(ids);
+        let (x, _) = a.arrive(entrant("x", Role::Member)).unwrap();
+        let (y, _) = b.arrive(entrant("y", Role::Member)).unwrap();
+        let (z, _) = a.arrive(entrant("z", Role::Member)).unwrap();
+        assert_eq!(HashSet::from([x, y, z]).len(), 3);
     }
 
     #[test]
