@@ -2,7 +2,7 @@
 //! prints what it measured (see the `tutti_loadgen` library for how).
 
 use clap::{Parser, Subcommand};
-use tutti_loadgen::scenarios::{choir, music, pages, recital};
+use tutti_loadgen::scenarios::{choir, meetings, music, pages, recital};
 
 /// Open-loop load generator for Tutti: fixed-rate requests from virtual users (signed in,
 /// or anonymous listeners), latencies from each request's scheduled send time.
@@ -29,6 +29,10 @@ enum Scenario {
     /// latency from due, late packets, protocol errors, and a probe that decodes one
     /// listener's mix for the leader's test tone.
     Choir(choir::ChoirArgs),
+    /// Meetings of synthetic WebRTC participants (str0m): a host and guests per room,
+    /// each sending Opus audio and VP8 video and receiving everyone else's; forwarded
+    /// tracks, frame loss, one-way latency and protocol errors.
+    Meetings(meetings::MeetingsArgs),
 }
 
 #[tokio::main]
@@ -39,5 +43,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Music(args) => music::run(args).await.map(|_| ()),
         Scenario::Recital(args) => recital::run(args).await.map(|_| ()),
         Scenario::Choir(args) => choir::run(args).await.map(|_| ()),
+        Scenario::Meetings(args) => meetings::run(args).await.map(|_| ()),
     }
 }

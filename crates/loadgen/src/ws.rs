@@ -24,6 +24,18 @@ pub async fn connect(
     cookie: Option<&str>,
     origin: &str,
 ) -> anyhow::Result<Socket> {
+    connect_with(url, source, cookie, None, origin).await
+}
+
+/// [`connect`], with an API client's bearer token instead of (or besides) a session: the
+/// meetings scenario's hosts open their socket with their token.
+pub async fn connect_with(
+    url: &Url,
+    source: Option<IpAddr>,
+    cookie: Option<&str>,
+    bearer: Option<&str>,
+    origin: &str,
+) -> anyhow::Result<Socket> {
     if url.scheme() != "ws" {
         bail!("tutti-load speaks plain ws:// only, not {}", url.scheme());
     }
@@ -43,6 +55,12 @@ pub async fn connect(
     headers.insert("origin", HeaderValue::from_str(origin)?);
     if let Some(cookie) = cookie {
         headers.insert("cookie", HeaderValue::from_str(cookie)?);
+    }
+    if let Some(token) = bearer {
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {token}"))?,
+        );
     }
     let (socket, _) = tokio_tungstenite::client_async(request, stream)
         .await

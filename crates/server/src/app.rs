@@ -46,6 +46,10 @@ pub fn studios(settings: &Settings) -> anyhow::Result<Vec<Box<dyn Studio>>> {
             data_dir: settings.data_dir.clone(),
         }),
         Box::new(tutti_choir::ChoirStudio),
+        Box::new(tutti_meetings::MeetingsStudio {
+            smtp: settings.smtp.clone(),
+            settings: settings.studio("meetings")?,
+        }),
     ])
 }
 

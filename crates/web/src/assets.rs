@@ -13,6 +13,7 @@ use crate::Problem;
 pub const ASSETS: &[(&str, &str)] = &[
     ("tutti.css", include_str!("../assets/tutti.css")),
     ("tutti.js", include_str!("../assets/tutti.js")),
+    ("tutti-ui.js", include_str!("../assets/tutti-ui.js")),
     // tus-js-client, bundled by tools/vendor/build.sh: resumable uploads for every studio.
     ("tus.js", include_str!("../assets/tus.js")),
     ("favicon.svg", include_str!("../assets/favicon.svg")),

@@ -1296,7 +1296,7 @@ fn cpu_seconds(stat: &str) -> Option<f64> {
     Some((ticks(11)? + ticks(12)?) / 100.0)
 }
 
-fn process_cpu(pid: &str) -> Option<f64> {
+pub(crate) fn process_cpu(pid: &str) -> Option<f64> {
     cpu_seconds(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 

@@ -9,6 +9,7 @@ mod accounts;
 mod choir;
 mod errors;
 mod jobs;
+mod meetings;
 mod music;
 mod music_editor;
 mod music_hostile;

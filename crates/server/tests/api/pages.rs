@@ -492,7 +492,7 @@ async fn the_token_sample_is_code_in_both_languages() {
 /// Runs of Latin letters a person reads on a page (its text, and the attributes shown or
 /// read out) outside what is marked as user data or code: `<bdi>`, `<code>`, elements
 /// with `dir="ltr"` or `data-user`, and elements in another language (`lang`).
-fn latin_outside_user_data(html: &str, page_lang: &str) -> Vec<String> {
+pub(crate) fn latin_outside_user_data(html: &str, page_lang: &str) -> Vec<String> {
     const VOID: &[&str] = &["br", "hr", "img", "input", "link", "meta", "source", "wbr"];
     const SHOWN: &[&str] = &[
         "title",
