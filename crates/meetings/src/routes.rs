@@ -695,7 +695,7 @@ pub struct TeamOwnerInput {
     summary = "Hand the team to another member (the owner only; they stay as an admin)",
     params(("id" = String, Path)), request_body = TeamOwnerInput,
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 422, body = Problem)))]
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn hand_over(
     State(m): State<Meetings>,
     identity: Identity,

@@ -288,10 +288,11 @@ pub async fn hand_over(m: &Meetings, identity: &Identity, team: &TeamRow, to: &s
         ));
     }
     if db::member_role(pool, &team.id, to).await?.is_none() {
-        return Err(MeetingError::Invalid {
-            field: "user_id".into(),
-            detail: "Ownership goes to a member of the team; that person is not one.".into(),
-        });
+        return Err(MeetingError::conflict(
+            "not-team-member",
+            Some("user_id"),
+            "Ownership goes to a member of the team; that person is not one.",
+        ));
     }
     if to == identity.user.id {
         return Ok(());
