@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Deserializer, Serialize};
 use tutti_platform::ws::{self, Peer, RoomKey, Who};
 use tutti_platform::{Access, Identity, Role, Routes, StudioRoutes};
-use tutti_web::{Json, Lang, Problem, Query};
+use tutti_web::{Json, Lang, Object, Problem, Query};
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
@@ -445,7 +445,7 @@ async fn edit_meeting(
     State(m): State<Meetings>,
     identity: Identity,
     Path(id): Path<String>,
-    Json(p): Json<MeetingPatch>,
+    Json(Object(p)): Json<Object<MeetingPatch>>,
 ) -> Result<Json<MeetingView>> {
     let row = service::meeting_or_404(&m, &id).await?;
     service::must_see(&m, &identity, &row).await?;

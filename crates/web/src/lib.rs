@@ -13,7 +13,7 @@ pub mod problem;
 pub mod render;
 pub mod text;
 
-pub use extract::{Form, Json, Query};
+pub use extract::{Form, Json, Object, Query};
 pub use i18n::{I18n, Lang};
 pub use problem::Problem;
 pub use render::{PageCtx, Web};
