@@ -402,6 +402,16 @@ async fn bad_schedules_name_their_field_and_change_nothing() {
         problem(bad, StatusCode::UNPROCESSABLE_ENTITY).await["field"],
         "time_zone"
     );
+    // Serde would read an array as the fields by position; a PATCH takes an object.
+    let array = call(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/api/v1/meetings/{id}"),
+        Some(json!([null, null])),
+    )
+    .await;
+    assert_eq!(array.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let now = json_of(
         call(
             &app,
