@@ -285,6 +285,16 @@ pub async fn count_members(tx: &mut Tx, team: &str) -> Result<i64> {
 
 /// Removes a team; its members, invitations and meetings go with it.
 pub async fn delete_team(tx: &mut Tx, id: &str) -> Result<()> {
+    // The notes are keyed by meeting without a foreign key (they landed apart); they go
+    // with the team's meetings.
+    for table in ["meeting_note_updates", "meeting_note_snapshots"] {
+        sqlx::query(sql!(
+            "DELETE FROM {table} WHERE meeting_id IN (SELECT id FROM meetings WHERE team_id = $1)"
+        ))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
     sqlx::query("DELETE FROM meetings_feeds WHERE owner = $1")
         .bind(format!("team:{id}"))
         .execute(&mut **tx)

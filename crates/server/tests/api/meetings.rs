@@ -848,6 +848,26 @@ async fn the_last_member_leaves_only_when_they_confirm_and_the_team_goes() {
     )
     .await;
     let meeting = made["id"].as_str().unwrap();
+    // The meeting has notes: they go with the team.
+    let pool = app.running().app.platform.db.pool().clone();
+    sqlx::query(
+        "INSERT INTO meeting_note_updates (meeting_id, seq, data, created_at) VALUES ($1, 1, $2, 0)",
+    )
+        .bind(meeting)
+        .bind(vec![0u8, 0])
+        .execute(&pool)
+        .await
+        .unwrap();
+    let notes = || async {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM meeting_note_updates WHERE meeting_id = $1")
+                .bind(meeting)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        n
+    };
+    assert_eq!(notes().await, 1);
 
     // The owner hands over before leaving a team others are in.
     let refused = call(
@@ -922,6 +942,7 @@ async fn the_last_member_leaves_only_when_they_confirm_and_the_team_goes() {
     )
     .await;
     assert_eq!(removed["team_removed"], true);
+    assert_eq!(notes().await, 0, "the team's notes went with it");
     problem(
         call(
             &app,
