@@ -10,20 +10,13 @@ use futures::{SinkExt as _, StreamExt as _};
 use opus_pure::{Application, OpusDecoder, OpusEncoder};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tutti_accounts::TokenScope;
 use tutti_choir::protocol::{Frame, Kind};
 
 use crate::helpers::*;
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-const WAIT: Duration = Duration::from_secs(30);
 const RATE: f64 = 48_000.0;
 const FRAME: usize = 2880;
 
@@ -53,56 +46,9 @@ async fn guest_pass(app: &TestApp, room: &str, body: Value) -> reqwest::Response
         .await
 }
 
-/// A socket into `room`: on a bearer token, or on a guest pass (as a browser, with its
-/// page's `Origin`).
+/// A socket into `room`: on a bearer token, or on a guest pass.
 async fn open(app: &TestApp, room: &str, bearer: Option<&str>, guest: Option<&str>) -> Ws {
-    let base = app.base.replacen("http", "ws", 1);
-    let mut url = format!("{base}/choir/rooms/{room}/socket");
-    if let Some(g) = guest {
-        url = format!("{url}?guest={g}");
-    }
-    let mut request = url.into_client_request().unwrap();
-    if let Some(t) = bearer {
-        request.headers_mut().insert(
-            "authorization",
-            HeaderValue::from_str(&format!("Bearer {t}")).unwrap(),
-        );
-    } else {
-        request
-            .headers_mut()
-            .insert("origin", HeaderValue::from_str(&app.base).unwrap());
-    }
-    let (ws, _) = timeout(WAIT, tokio_tungstenite::connect_async(request))
-        .await
-        .expect("the handshake is answered")
-        .expect("the upgrade is accepted");
-    ws
-}
-
-async fn send(ws: &mut Ws, message: Value) {
-    ws.send(Message::Text(message.to_string().into()))
-        .await
-        .unwrap();
-}
-
-/// The next JSON message of `kind`, skipping audio and other messages.
-async fn expect(ws: &mut Ws, kind: &str) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let message = timeout(left, ws.next())
-            .await
-            .unwrap_or_else(|_| panic!("no {kind} message arrived"))
-            .expect("the socket is open")
-            .unwrap();
-        if let Message::Text(text) = message {
-            let v: Value = serde_json::from_str(&text).unwrap();
-            if v["type"] == kind {
-                return v;
-            }
-            assert_ne!(v["type"], "error", "the server refused something: {v}");
-        }
-    }
+    open_socket(app, &format!("/choir/rooms/{room}/socket"), bearer, guest).await
 }
 
 /// Joins and returns (singer id, the server's clock at welcome, when it arrived).

@@ -275,3 +275,73 @@ pub async fn tus_upload(base: &str, token: &str, studio: &str, name: &str, bytes
     }
     location.rsplit('/').next().unwrap().to_string()
 }
+
+// ---- WebSockets (the choir's and meetings' live rooms) --------------------------------
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a socket test waits for an answer.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A socket to `path` (`/choir/rooms/{id}/socket`): on a bearer token, or on a guest pass
+/// (as a browser, with its page's `Origin`).
+pub async fn open_socket(
+    app: &TestApp,
+    path: &str,
+    bearer: Option<&str>,
+    guest: Option<&str>,
+) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let base = app.base.replacen("http", "ws", 1);
+    let mut url = format!("{base}{path}");
+    if let Some(g) = guest {
+        url = format!("{url}?guest={g}");
+    }
+    let mut request = url.into_client_request().unwrap();
+    if let Some(t) = bearer {
+        request.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {t}")).unwrap(),
+        );
+    } else {
+        request
+            .headers_mut()
+            .insert("origin", HeaderValue::from_str(&app.base).unwrap());
+    }
+    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+        .await
+        .expect("the handshake is answered")
+        .expect("the upgrade is accepted");
+    ws
+}
+
+pub async fn send(ws: &mut Ws, message: Value) {
+    use futures::SinkExt as _;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        message.to_string().into(),
+    ))
+    .await
+    .unwrap();
+}
+
+/// The next JSON message of `kind`, skipping binary frames and other messages.
+pub async fn expect(ws: &mut Ws, kind: &str) -> Value {
+    use futures::StreamExt as _;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let message = tokio::time::timeout(left, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} message arrived"))
+            .expect("the socket is open")
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v["type"] == kind {
+                return v;
+            }
+            assert_ne!(v["type"], "error", "the server refused something: {v}");
+        }
+    }
+}

@@ -10,6 +10,7 @@ mod choir;
 mod errors;
 mod jobs;
 mod meetings;
+mod meetings_live;
 mod music;
 mod music_editor;
 mod music_hostile;
