@@ -8,9 +8,14 @@
 //! feeds (`ics`), mail (invitations when a team meeting is scheduled, reminders shortly
 //! before each occurrence: `jobs`), the JSON API (`routes`) and the pages (`pages`).
 //!
-//! For the live room: a meeting is found by its code (`db::meeting_by_code`), who may
-//! enter it is `domain::may_join` (host, member, guest or refused), and the room records
-//! when it really ran with `db::mark_started` and `db::mark_ended`.
+//! The call: a running meeting is one task (`live`) owning its rules (`room`: the
+//! waiting room, lock, the host's powers, hands, chat), its notes (`notes`: a Yjs
+//! document kept by yrs, every update stored before it is passed on) and its
+//! participants' sockets (wire format in `protocol`), and it drives the SFU (`sfu`, on
+//! str0m) that carries their audio and video. Who may enter is `domain::may_join`, the
+//! host's powers go to the meeting's host and its team's managers
+//! (`service::call_role`), and the room records when the meeting really ran.
+//! Recordings are not built yet.
 
 pub mod db;
 pub mod domain;
