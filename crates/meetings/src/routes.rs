@@ -340,7 +340,7 @@ async fn create_meeting(
     State(m): State<Meetings>,
     identity: Identity,
     lang: Lang,
-    Json(input): Json<MeetingInput>,
+    Json(Object(input)): Json<Object<MeetingInput>>,
 ) -> Result<(StatusCode, Json<MeetingView>)> {
     let days = day_codes(&input.weekdays)?;
     let schedule = match (&input.starts_at, &input.ends_at) {
@@ -515,7 +515,7 @@ async fn set_settings(
     State(m): State<Meetings>,
     identity: Identity,
     lang: Lang,
-    Json(input): Json<MeetingSettings>,
+    Json(Object(input)): Json<Object<MeetingSettings>>,
 ) -> Result<Json<MeetingSettings>> {
     let time_zone = service::set_person(&m, &identity, &input.time_zone, lang.code()).await?;
     Ok(Json(MeetingSettings { time_zone }))
@@ -551,7 +551,7 @@ pub struct TeamInput {
 async fn create_team(
     State(m): State<Meetings>,
     identity: Identity,
-    Json(input): Json<TeamInput>,
+    Json(Object(input)): Json<Object<TeamInput>>,
 ) -> Result<(StatusCode, Json<TeamView>)> {
     let team = service::create_team(&m, &identity, &input.name).await?;
     Ok((
@@ -588,7 +588,7 @@ async fn rename_team(
     State(m): State<Meetings>,
     identity: Identity,
     Path(id): Path<String>,
-    Json(input): Json<TeamInput>,
+    Json(Object(input)): Json<Object<TeamInput>>,
 ) -> Result<Json<TeamView>> {
     let team = service::team_or_404(&m, &id).await?;
     let role = service::must_manage_team(&m, &identity, &team).await?;
@@ -622,7 +622,7 @@ async fn leave_team(
     State(m): State<Meetings>,
     identity: Identity,
     Path(id): Path<String>,
-    Json(input): Json<TeamLeave>,
+    Json(Object(input)): Json<Object<TeamLeave>>,
 ) -> Result<Json<TeamLeft>> {
     let team = service::team_or_404(&m, &id).await?;
     let left = service::leave_team(&m, &identity, &team, input.confirm).await?;
@@ -654,7 +654,7 @@ async fn set_member_role(
     State(m): State<Meetings>,
     identity: Identity,
     Path((id, user)): Path<(String, String)>,
-    Json(input): Json<TeamRoleInput>,
+    Json(Object(input)): Json<Object<TeamRoleInput>>,
 ) -> Result<Json<TeamMemberView>> {
     let team = service::team_or_404(&m, &id).await?;
     let role = match input.role {
@@ -700,7 +700,7 @@ async fn hand_over(
     State(m): State<Meetings>,
     identity: Identity,
     Path(id): Path<String>,
-    Json(input): Json<TeamOwnerInput>,
+    Json(Object(input)): Json<Object<TeamOwnerInput>>,
 ) -> Result<StatusCode> {
     let team = service::team_or_404(&m, &id).await?;
     service::must_belong(&m, &identity, &team).await?;
@@ -745,7 +745,7 @@ async fn create_invite(
     State(m): State<Meetings>,
     identity: Identity,
     Path(id): Path<String>,
-    Json(input): Json<TeamInviteInput>,
+    Json(Object(input)): Json<Object<TeamInviteInput>>,
 ) -> Result<(StatusCode, Json<TeamInviteView>)> {
     let team = service::team_or_404(&m, &id).await?;
     let invite = service::create_invite(&m, &identity, &team, input.expires_in_days).await?;
@@ -848,7 +848,7 @@ pub struct MeetingGuestPass {
 async fn guest_pass(
     State(m): State<Meetings>,
     Path(code): Path<String>,
-    Json(input): Json<MeetingGuestInput>,
+    Json(Object(input)): Json<Object<MeetingGuestInput>>,
 ) -> Result<axum::Json<MeetingGuestPass>> {
     let meeting = service::meeting_for_code(&m, &code).await?;
     let name = crate::room::clean_name(&input.name)
