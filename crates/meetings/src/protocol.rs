@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 pub const VERSION: u32 = 1;
 
 /// The first byte of a binary frame carrying the notes' Yjs messages.
-pub const CHANNEL_NOTES: u8 = b'Y';
+pub const CHANNEL_NOTES: u8 = crate::notes::FRAME_TAG;
 
 /// A participant of this run of the meeting (not an account id: a guest has one too, and
 /// the same person in two tabs has two).
@@ -350,14 +350,6 @@ pub fn split_binary(bytes: &[u8]) -> Result<(u8, &[u8]), ServerMessage> {
     }
 }
 
-/// `payload` as a frame on the notes channel.
-pub fn notes_frame(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + 1);
-    out.push(CHANNEL_NOTES);
-    out.extend_from_slice(payload);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,7 +411,7 @@ mod tests {
 
     #[test]
     fn binary_frames_name_their_channel() {
-        let frame = notes_frame(&[0, 1, 2]);
+        let frame = crate::notes::frame(&[0, 1, 2]);
         assert_eq!(
             split_binary(&frame).unwrap(),
             (CHANNEL_NOTES, &[0u8, 1, 2][..])
